@@ -1,0 +1,9 @@
+"""Adapters: small trainable modules attached to a frozen UVit2DModel by module name.
+
+- ``styledrop`` (the paper's): residual bottleneck after cross-attention and after the MLP of
+  every transformer layer; ``styledrop.py``.
+- ``lora`` (the usual alternative, a baseline): peft LoRA on the attention projections; ``lora.py``.
+
+Both expose the same interface (`Adapter` in ``base.py``), including a per-row gate so that one
+batched forward pass can run some rows with the adapter and others without (``gates.py``).
+"""

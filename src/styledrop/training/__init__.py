@@ -1,0 +1,1 @@
+"""Adapter training: masking, the loop, and atomic checkpoints with exact resume."""
