@@ -35,13 +35,13 @@ class RandomSize:
 
 
 SIZES = {
-    "tiny": RandomSize(hidden=16, layers=2, heads=2, block_channels=8, codebook=16, grid=8, vq_blocks=2, text_hidden=8),
+    "tiny": RandomSize(hidden=32, layers=2, heads=2, block_channels=16, codebook=16, grid=8, vq_blocks=2, text_hidden=8),
     "bench": RandomSize(hidden=256, layers=6, heads=4, block_channels=128, codebook=512, grid=16, vq_blocks=3, text_hidden=64),
 }
 
 
 def random_transformer(size: RandomSize, text_hidden: int) -> UVit2DModel:
-    return UVit2DModel(
+    model = UVit2DModel(
         hidden_size=size.hidden, use_bias=False, cond_embed_dim=text_hidden, micro_cond_encode_dim=2,
         micro_cond_embed_dim=10, encoder_hidden_size=text_hidden,
         vocab_size=size.codebook + 1, codebook_size=size.codebook,  # the last id is [MASK]
@@ -49,6 +49,12 @@ def random_transformer(size: RandomSize, text_hidden: int) -> UVit2DModel:
         block_num_heads=1, num_hidden_layers=size.layers, num_attention_heads=size.heads,
         intermediate_size=size.hidden * 2, sample_size=size.grid,
     )
+    # The logits come out of an RMS-normed layer, so their range is capped by the head's weights.
+    # A trained head is confident; a freshly initialised one caps logits near +-1, and then no
+    # adapter could fit even one image. Scale it up to behave like a trained head.
+    with torch.no_grad():
+        model.mlm_layer.conv2.weight.mul_(10.0)
+    return model
 
 
 def random_vq(size: RandomSize) -> VQModel:

@@ -63,6 +63,11 @@ class LoraAdapter(Adapter):
                 parent_name, _, child = name.rpartition(".")
                 parent = self._transformer.get_submodule(parent_name) if parent_name else self._transformer
                 setattr(parent, child, module.get_base_layer())
+        configs = getattr(self._transformer, "peft_config", None)
+        if configs is not None:
+            configs.pop(self.adapter_name, None)
+            if not configs:
+                del self._transformer.peft_config
         self._transformer = None
 
     def adapter_state(self) -> dict[str, torch.Tensor]:

@@ -1,0 +1,200 @@
+"""`styledrop` command line: argparse subcommands, each a thin call into the library.
+
+Settings come from defaults < a TOML file (`--config`, tables [train] and [generate]) < flags.
+User errors print one line naming the file, the value and the fix, and exit 2; `--debug` shows
+the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from . import __version__
+from .config import load_settings, save_settings
+from .errors import StyleDropError
+from .pipeline import SampleConfig
+from .training.loop import TrainConfig
+
+DESCRIPTOR = re.compile(r"\bin\s+(?:the\s+)?(.+?)\s+style\b", re.IGNORECASE)
+
+
+def style_descriptor(captions: list[str], given: str | None) -> str:
+    """The style words of the captions: `--style-descriptor`, else what follows 'in' before 'style'."""
+    if given:
+        return given
+    found = {m.group(1) for c in captions if (m := DESCRIPTOR.search(c))}
+    if len(found) != 1:
+        raise StyleDropError(
+            f"cannot tell the style descriptor from the captions {captions!r}: write them as "
+            "'A [content] in [V] style' with the same descriptor, or pass --style-descriptor")
+    return found.pop()
+
+
+def cmd_train(args) -> int:
+    from .base import load_base
+    from .images import image_to_tensor, load_image, to_square
+    from .training.loop import train_adapter
+
+    captions = [c.strip() for c in args.caption]
+    if any(not c for c in captions):
+        raise StyleDropError("--caption is empty: describe the image, e.g. --caption 'A watermelon in [V] style'")
+    if len(captions) != len(args.image):
+        raise StyleDropError(f"{len(args.image)} --image but {len(captions)} --caption: give one caption per image "
+                             "(a different content caption per image keeps content out of the style words)")
+    config = load_settings(TrainConfig, args.config, {
+        "steps": args.steps, "lr": args.lr, "rank": args.rank, "adapter_kind": args.adapter_kind, "seed": args.seed,
+        "batch_size": args.batch_size, "device": args.device, "checkpoint_every": args.checkpoint_every,
+        "shared": args.shared}, section="train")
+    images = [load_image(path) for path in args.image]  # check every file before loading the model
+    descriptor = style_descriptor(captions, args.style_descriptor)
+    base = load_base(args.base)
+    pixels = torch.stack([image_to_tensor(to_square(img, base.resolution)) for img in images])
+    out = Path(args.out)
+    save_settings(config, out.with_name(out.name.removesuffix(".safetensors") + ".train.json"))
+    result = train_adapter(base, pixels, captions, config, out, style_descriptor=descriptor, resume=args.resume)
+    first, last = result.losses[: min(20, len(result.losses))], result.losses[-20:]
+    print(f"wrote {out}: {result.trainable_parameters:,} trainable parameters "
+          f"({100 * result.trainable_parameters / result.base_parameters:.3f}% of the base), "
+          f"loss {sum(first) / len(first):.3f} -> {sum(last) / len(last):.3f}")
+    return 0
+
+
+def cmd_generate(args) -> int:
+    from .adapters.io import load_adapter_file
+    from .base import load_base
+    from .generation import generate_to_folder
+
+    if len(args.adapter or []) > 2:
+        raise StyleDropError("give at most two --adapter files: a style adapter, then a subject adapter")
+    files = [load_adapter_file(p) for p in args.adapter or []]
+    config = load_settings(SampleConfig, args.config, {
+        "steps": args.steps, "seed": args.seed, "num_images": args.num_images, "style_scale": args.style_scale,
+        "content_scale": args.content_scale, "negative_prompt": args.negative_prompt, "temperature": args.temperature,
+        "subject_weight": args.subject_weight, "batch_size": args.batch_size}, section="generate")
+    from .training.loop import pick_device
+
+    base = load_base(args.base, pick_device(args.device))
+    out = Path(args.out)
+    results = generate_to_folder(base, args.prompt, config, out, style=files[0] if files else None,
+                                 subject=files[1] if len(files) > 1 else None)
+    save_settings(config, out / "config.json")
+    print(f"wrote {len(results)} images, grid.png and generation.json to {out}")
+    return 0
+
+
+def cmd_info(args) -> int:
+    from .base import HUB_ID
+
+    path = Path(args.path)
+    hub_id = not path.exists() and HUB_ID.match(args.path) and not args.path.endswith(".safetensors")
+    if path.is_dir() or hub_id:
+        from .base import load_base
+
+        base = load_base(path)
+        params = sum(p.numel() for p in base.transformer.parameters())
+        info = {"base": base.name, "text_encoder": base.text_encoder.kind, "transformer_parameters": params,
+                "resolution": base.resolution, "token_grid": list(base.grid), "codebook_size": base.codebook_size,
+                "mask_id": base.mask_id, "transformer_hash": base.transformer_hash()}
+    else:
+        from .adapters.io import load_adapter_file
+
+        file = load_adapter_file(path)
+        info = {"adapter": str(path), "kind": file.config.kind, "config": file.config.to_dict(),
+                "parameters": sum(t.numel() for t in file.tensors.values()), "hash": file.content_hash(),
+                "base_id": file.base_id, "base_hash": file.base_hash, "captions": file.captions,
+                "style_descriptor": file.style_descriptor, "training": file.training, "seed": file.seed,
+                "lineage": file.lineage, "styledrop_version": file.library_version}
+    print(json.dumps(info, indent=2))
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    run_demo(Path(args.out))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="styledrop", description="Teach a masked image transformer a style from one image.")
+    parser.add_argument("--version", action="version", version=f"styledrop {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    train = sub.add_parser("train", help="train a style adapter on one or a few images")
+    train.add_argument("--base", required=True, help="base model folder (aMUSEd layout) or hub id")
+    train.add_argument("--image", action="append", required=True, help="style image (repeat for several)")
+    train.add_argument("--caption", action="append", required=True, help="'A [content] in [V] style', one per --image")
+    train.add_argument("--out", required=True, help="adapter file to write (.safetensors)")
+    train.add_argument("--style-descriptor", help="style words of the captions (default: read from them)")
+    train.add_argument("--steps", type=int)
+    train.add_argument("--lr", type=float)
+    train.add_argument("--rank", type=int)
+    train.add_argument("--adapter-kind", choices=["styledrop", "lora"])
+    train.add_argument("--shared", action=argparse.BooleanOptionalAction, default=None,
+                       help="styledrop adapter: share W_down/W_up across layers (paper round 1; default on)")
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--checkpoint-every", type=int)
+    train.add_argument("--seed", type=int)
+    train.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
+    train.add_argument("--config", type=Path, help="TOML file with a [train] table")
+    train.add_argument("--resume", action="store_true", help="continue from OUT's checkpoint")
+    train.set_defaults(func=cmd_train)
+
+    gen = sub.add_parser("generate", help="draw images, optionally with a style (and a subject) adapter")
+    gen.add_argument("--base", required=True, help="base model folder (aMUSEd layout) or hub id")
+    gen.add_argument("--adapter", action="append", help="style adapter; a second --adapter is a subject adapter")
+    gen.add_argument("--prompt", action="append", required=True, help="prompt (repeat for several)")
+    gen.add_argument("--out", required=True, help="output folder")
+    gen.add_argument("--num-images", type=int, help="images per prompt")
+    gen.add_argument("--seed", type=int, help="image i uses seed + i")
+    gen.add_argument("--steps", type=int, help="decoding steps (default 36)")
+    gen.add_argument("--temperature", type=float, help="choice temperature at step 0 (default 4.5)")
+    gen.add_argument("--style-scale", type=float, help="lambda_A, style strength (default 1)")
+    gen.add_argument("--content-scale", type=float, help="lambda_B, text fidelity (default 5)")
+    gen.add_argument("--negative-prompt")
+    gen.add_argument("--subject-weight", type=float, help="gamma for style + subject (default 0.6)")
+    gen.add_argument("--batch-size", type=int)
+    gen.add_argument("--device", default="auto")
+    gen.add_argument("--config", type=Path, help="TOML file with a [generate] table")
+    gen.set_defaults(func=cmd_generate)
+
+    info = sub.add_parser("info", help="describe an adapter file or a base model folder")
+    info.add_argument("path")
+    info.set_defaults(func=cmd_info)
+
+    demo = sub.add_parser("demo", help="run the offline demo end to end")
+    demo.add_argument("--out", default="demo-output", help="output folder (default: demo-output)")
+    demo.set_defaults(func=cmd_demo)
+
+    from .world.cli import register as register_data
+
+    register_data(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except StyleDropError as err:
+        if args.debug:
+            raise
+        print(f"styledrop: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("styledrop: interrupted (training checkpoints are kept; rerun with --resume)", file=sys.stderr)
+        return 130

@@ -1,0 +1,63 @@
+"""Generate images into a folder: one PNG per image, a grid, and `generation.json` that holds
+everything needed to redraw each image (base, adapters, sampler settings, prompt and seed)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict
+from pathlib import Path
+
+from . import __version__
+from .adapters.io import AdapterFile, attach_adapter_file
+from .base import BaseModel
+from .errors import StyleDropError
+from .grid import make_grid
+from .images import save_png_atomic
+from .pipeline import Generated, SampleConfig, StyleDropPipeline
+
+RECORD = "generation.json"
+
+
+def slug(text: str, limit: int = 40) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit] or "image"
+
+
+def generate_to_folder(base: BaseModel, prompts: list[str], config: SampleConfig, out: Path, *,
+                       style: AdapterFile | None = None, subject: AdapterFile | None = None,
+                       show_progress: bool = True) -> list[Generated]:
+    if not prompts or any(not p.strip() for p in prompts):
+        raise StyleDropError("every --prompt must be a non-empty text, e.g. --prompt 'A cow in [V] style'")
+    attached = []
+    try:
+        style_adapter = attach_adapter_file(base, style, "style") if style else None
+        attached += [style_adapter] if style_adapter else []
+        subject_adapter = attach_adapter_file(base, subject, "subject") if subject else None
+        attached += [subject_adapter] if subject_adapter else []
+        pipe = StyleDropPipeline(base, style_adapter, subject_adapter, style.style_descriptor if style else "")
+        results = pipe.generate(prompts, config, show_progress=show_progress)
+    finally:
+        for adapter in attached:
+            adapter.detach()
+
+    out.mkdir(parents=True, exist_ok=True)
+    records = []
+    for index, item in enumerate(results):
+        name = f"{index:04d}-{slug(item.prompt)}-s{item.seed}.png"
+        save_png_atomic(item.image, out / name)
+        records.append({"file": name, "prompt": item.prompt, "seed": item.seed})
+    rows = [[r.image for r in results[i : i + config.num_images]] for i in range(0, len(results), config.num_images)]
+    save_png_atomic(make_grid(rows), out / "grid.png")
+    record = {
+        "styledrop_version": __version__,
+        "base": {"id": base.name, "hash": base.transformer_hash()},
+        "adapters": {role: {"path": str(f.path), "hash": f.content_hash(), "base_hash": f.base_hash}
+                     for role, f in (("style", style), ("subject", subject)) if f is not None},
+        "sampler": asdict(config),
+        "grid": {"file": "grid.png", "rows": "prompts", "columns": "images per prompt"},
+        "images": records,
+    }
+    tmp = out / f".{RECORD}.tmp"
+    tmp.write_text(json.dumps(record, indent=2))
+    tmp.replace(out / RECORD)
+    return results

@@ -1,0 +1,141 @@
+"""The command line on a tiny base: train then generate, info, settings precedence, and every
+bad input refused with one line naming the file or value (exit 2, no traceback)."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from safetensors.torch import load_file
+
+from styledrop.cli import main, style_descriptor
+from styledrop.errors import StyleDropError
+
+
+@pytest.fixture()
+def style_png(tmp_path):
+    pixels = np.zeros((20, 24, 3), np.uint8)
+    pixels[:10] = (200, 30, 30)
+    pixels[10:] = (30, 30, 200)
+    path = tmp_path / "style.png"
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_train_then_generate_then_info(tiny_base_dir, style_png, tmp_path, capsys):
+    adapter = tmp_path / "v.safetensors"
+    code, out, err = run(capsys, "train", "--base", tiny_base_dir, "--image", style_png, "--caption",
+                         "A flag in [V] style", "--out", adapter, "--steps", 6, "--lr", 0.01, "--checkpoint-every", 3)
+    assert code == 0, err
+    assert "trainable parameters" in out and adapter.exists()
+    assert json.loads((tmp_path / "v.train.json").read_text())["steps"] == 6
+
+    images = tmp_path / "images"
+    code, out, err = run(capsys, "generate", "--base", tiny_base_dir, "--adapter", adapter, "--prompt",
+                         "A cow in [V] style", "--prompt", "A piano in [V] style", "--num-images", 2, "--steps", 4,
+                         "--seed", 5, "--out", images)
+    assert code == 0, err
+    record = json.loads((images / "generation.json").read_text())
+    assert [r["seed"] for r in record["images"]] == [5, 6, 7, 8]
+    assert record["adapters"]["style"]["base_hash"] == record["base"]["hash"]
+    assert len(list(images.glob("0*.png"))) == 4 and (images / "grid.png").exists()
+
+    # any image can be redrawn alone from its prompt and seed
+    again = tmp_path / "again"
+    assert run(capsys, "generate", "--base", tiny_base_dir, "--adapter", adapter, "--prompt", "A piano in [V] style",
+               "--steps", 4, "--seed", 8, "--out", again)[0] == 0
+    first = np.asarray(Image.open(images / record["images"][3]["file"]))
+    assert np.array_equal(first, np.asarray(Image.open(next(again.glob("0000-*.png")))))
+
+    code, out, _ = run(capsys, "info", adapter)
+    info = json.loads(out)
+    assert code == 0 and info["kind"] == "styledrop" and info["style_descriptor"] == "[V]"
+    assert info["captions"] == ["A flag in [V] style"] and info["training"]["steps"] == 6
+    code, out, _ = run(capsys, "info", tiny_base_dir)
+    assert code == 0 and json.loads(out)["text_encoder"] == "clip"
+
+
+def test_settings_precedence_defaults_toml_flags(tiny_base_dir, style_png, tmp_path, capsys):
+    toml = tmp_path / "s.toml"
+    toml.write_text("[train]\nsteps = 3\nrank = 2\nlr = 0.001\n")
+    adapter = tmp_path / "a.safetensors"
+    code, _, err = run(capsys, "train", "--base", tiny_base_dir, "--image", style_png, "--caption", "A x in [V] style",
+                       "--out", adapter, "--config", toml, "--steps", 2)
+    assert code == 0, err
+    training = json.loads((tmp_path / "a.train.json").read_text())
+    assert (training["steps"], training["rank"], training["lr"], training["batch_size"]) == (2, 2, 0.001, 8)
+
+
+def test_resume_flag_continues_a_run(tiny_base_dir, style_png, tmp_path, capsys):
+    common = ["train", "--base", tiny_base_dir, "--image", style_png, "--caption", "A x in [V] style",
+              "--out", tmp_path / "a.safetensors", "--checkpoint-every", 2, "--lr", 0.01]
+    assert run(capsys, *common, "--steps", 2)[0] == 0
+    assert run(capsys, *common, "--steps", 4, "--resume")[0] == 0
+    meta = load_file(str(tmp_path / "a.ckpt.safetensors"))
+    assert "rng" in meta
+
+
+BAD = {
+    "missing image": (["--image", "{tmp}/nope.png"], "nope.png"),
+    "text as image": (["--image", "{tmp}/text.png"], "text.png"),
+    "empty caption": (["--image", "{style}", "--caption", "  "], "--caption is empty"),
+    "unknown toml key": (["--image", "{style}", "--config", "{tmp}/typo.toml"], "did you mean 'steps'"),
+    "two images one caption": (["--image", "{style}", "--image", "{style}", "--caption", "A x in [V] style"],
+                               "one caption per image"),
+    "no descriptor": (["--image", "{style}", "--caption", "A cow"], "style descriptor"),
+    "missing base": (["--image", "{style}", "--base", "{tmp}/nobase"], "nobase"),
+}
+
+
+@pytest.mark.parametrize("case", BAD, ids=list(BAD))
+def test_bad_train_inputs_exit_2_with_one_line(case, tiny_base_dir, style_png, tmp_path, capsys):
+    (tmp_path / "text.png").write_text("not an image")
+    (tmp_path / "typo.toml").write_text("[train]\nstpes = 3\n")
+    extra, expected = BAD[case]
+    args = [a.format(tmp=tmp_path, style=style_png) for a in extra]
+    if "--caption" not in args:
+        args += ["--caption", "A cow in [V] style"] * args.count("--image")
+    if "--base" not in args:
+        args += ["--base", str(tiny_base_dir)]
+    code, _, err = run(capsys, "train", *args, "--out", tmp_path / "a.safetensors", "--steps", 1)
+    assert code == 2
+    assert expected in err and "Traceback" not in err and err.count("\n") == 1, err
+
+
+def test_bad_adapter_files_are_refused(tiny_base_dir, tmp_path, capsys):
+    (tmp_path / "fake.safetensors").write_text("junk")
+    for path in [tmp_path / "fake.safetensors", tmp_path / "missing.safetensors"]:
+        code, _, err = run(capsys, "generate", "--base", tiny_base_dir, "--adapter", path, "--prompt", "a cow",
+                           "--out", tmp_path / "o")
+        assert code == 2 and path.name in err and "Traceback" not in err
+    code, _, err = run(capsys, "generate", "--base", tiny_base_dir, "--prompt", " ", "--out", tmp_path / "o")
+    assert code == 2 and "--prompt" in err
+
+
+def test_adapter_for_another_base_is_refused(tiny_base_dir, other_base_dir, style_png, tmp_path, capsys):
+    adapter = tmp_path / "a.safetensors"
+    assert run(capsys, "train", "--base", tiny_base_dir, "--image", style_png, "--caption", "A x in [V] style",
+               "--out", adapter, "--steps", 1)[0] == 0
+    code, _, err = run(capsys, "generate", "--base", other_base_dir, "--adapter", adapter, "--prompt", "a cow",
+                       "--out", tmp_path / "o")
+    assert code == 2 and str(tiny_base_dir) in err and str(other_base_dir) in err
+
+
+def test_hub_id_offline_says_how_to_get_the_files(monkeypatch, capsys):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    code, _, err = run(capsys, "info", "nobody/no-such-model")
+    assert code == 2 and "hf download nobody/no-such-model" in err
+
+
+def test_style_descriptor_rules():
+    assert style_descriptor(["A cow in [V] style", "A pig in [V] style"], None) == "[V]"
+    assert style_descriptor(["A cow in watercolor painting style"], None) == "watercolor painting"
+    assert style_descriptor(["A cow"], "sks") == "sks"
+    with pytest.raises(StyleDropError):
+        style_descriptor(["A cow in [V] style", "A pig in [W] style"], None)

@@ -1,0 +1,72 @@
+"""Training: the loss falls on one image, resume is exact, masking follows the schedule."""
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from styledrop.adapters.io import load_adapter_file
+from styledrop.errors import StyleDropError
+from styledrop.training.checkpoint import checkpoint_path
+from styledrop.training.loop import TrainConfig, train_adapter
+from styledrop.training.masking import mask_tokens
+
+
+def style_image(base):
+    size = base.resolution
+    image = torch.zeros(1, 3, size, size)
+    image[:, 0, : size // 2] = 1.0  # red top half
+    image[:, 2, size // 2 :] = 0.8  # blue bottom half
+    return image
+
+
+def test_masking_hides_a_scheduled_fraction_and_only_masks():
+    ids = torch.randint(0, 10, (2000, 64), generator=torch.Generator().manual_seed(0))
+    inputs, masked = mask_tokens(ids, 99, torch.Generator().manual_seed(1))
+    assert torch.equal(inputs[~masked], ids[~masked]) and (inputs[masked] == 99).all()
+    assert (masked.sum(1) >= 1).all()
+    # E[cos(pi/2 u)] = 2/pi for u ~ U(0, 1)
+    assert abs(masked.float().mean().item() - 2 / torch.pi) < 0.02
+
+
+def test_fifty_steps_drive_the_loss_well_below_its_start(tiny_base, tmp_path):
+    config = TrainConfig(steps=50, lr=3e-2, batch_size=8, checkpoint_every=25, seed=0)
+    result = train_adapter(tiny_base, style_image(tiny_base), ["A square in [V] style"], config,
+                           tmp_path / "a.safetensors", style_descriptor="[V]", show_progress=False)
+    first, last = sum(result.losses[:5]) / 5, sum(result.losses[-5:]) / 5
+    assert len(result.losses) == 50
+    assert last < 0.5 * first, (first, last)
+    saved = load_adapter_file(tmp_path / "a.safetensors")
+    assert saved.training["steps"] == 50 and saved.style_descriptor == "[V]"
+    assert saved.base_hash == tiny_base.transformer_hash()
+    assert result.trainable_parameters < 0.2 * result.base_parameters
+
+
+@pytest.mark.parametrize("kind", ["styledrop", "lora"])
+def test_resume_is_exact(tiny_base_dir, tmp_path, kind):
+    from styledrop.base import load_base
+
+    image = style_image(load_base(tiny_base_dir))
+    captions = ["A square in [V] style"]
+    full = TrainConfig(steps=12, lr=1e-2, checkpoint_every=4, adapter_kind=kind, rank=2, seed=3)
+    straight = train_adapter(load_base(tiny_base_dir), image, captions, full, tmp_path / "straight.safetensors",
+                             show_progress=False)
+    # stop after 8 steps, as a crash at step 8-11 would, then resume to 12 in a fresh process state
+    train_adapter(load_base(tiny_base_dir), image, captions, TrainConfig(**{**full.__dict__, "steps": 8}),
+                  tmp_path / "resumed.safetensors", show_progress=False)
+    resumed = train_adapter(load_base(tiny_base_dir), image, captions, full, tmp_path / "resumed.safetensors",
+                            resume=True, show_progress=False)
+    assert resumed.losses == straight.losses
+    a, b = load_file(str(tmp_path / "straight.safetensors")), load_file(str(tmp_path / "resumed.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert checkpoint_path(tmp_path / "resumed.safetensors").exists()
+
+
+def test_resume_refuses_changed_settings(tiny_base_dir, tmp_path):
+    from styledrop.base import load_base
+
+    base = load_base(tiny_base_dir)
+    train_adapter(base, style_image(base), ["x"], TrainConfig(steps=2, checkpoint_every=1), tmp_path / "a.safetensors",
+                  show_progress=False)
+    with pytest.raises(StyleDropError, match="lr"):
+        train_adapter(load_base(tiny_base_dir), style_image(base), ["x"], TrainConfig(steps=4, lr=1.0),
+                      tmp_path / "a.safetensors", resume=True, show_progress=False)
