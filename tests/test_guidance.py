@@ -1,7 +1,6 @@
 """Guidance: Eq. 4 in one batched forward, lambda_A = 0 vs plain CFG, style + subject mixing,
 and our whole pipeline against diffusers' AmusedPipeline."""
 
-import pytest
 import torch
 
 from styledrop.adapters.base import AdapterConfig

@@ -2,7 +2,7 @@
 
     model_index.json      which class is in each sub-folder
     transformer/          diffusers UVit2DModel (config.json + safetensors)
-    vqvae/                diffusers VQModel (the image tokenizer)
+    vqvae/                diffusers VQModel, or a patch k-means codebook (the image tokenizer)
     text_encoder/         CLIPTextModelWithProjection, or {"kind": "minilm", ...} for MiniLM
     tokenizer/            CLIPTokenizer files (CLIP only)
     scheduler/            AmusedScheduler config: the [MASK] id and the masking schedule
@@ -26,9 +26,11 @@ from diffusers import AmusedScheduler, UVit2DModel, VQModel
 
 from .errors import StyleDropError
 from .text import TextEncoder
-from .tokenizer import VQTokenizer
+from .tokenizer import ImageTokenizer, VQTokenizer
 
 MINILM_ENTRY = ["styledrop", "MiniLMTextEncoder"]
+VQ_ENTRY = ["diffusers", "VQModel"]
+PATCH_ENTRY = ["styledrop", "PatchKMeansTokenizer"]
 CLIP_ENTRY = ["transformers", "CLIPTextModelWithProjection"]
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 AESTHETIC_SCORE = 6  # aMUSEd's default micro-conditioning
@@ -40,7 +42,7 @@ class BaseModel:
 
     name: str  # folder path or hub id, as given
     transformer: UVit2DModel
-    image_tokenizer: VQTokenizer
+    image_tokenizer: ImageTokenizer
     text_encoder: TextEncoder
     mask_id: int
     schedule: str = "cosine"
@@ -80,7 +82,7 @@ class BaseModel:
 
     def to(self, device: torch.device | str) -> BaseModel:
         self.transformer.to(device)
-        self.image_tokenizer.vq.to(device)
+        self.image_tokenizer.to(device)
         self.text_encoder.to(device)
         return self
 
@@ -121,16 +123,26 @@ def load_base(name: str | os.PathLike, device: torch.device | str = "cpu") -> Ba
     index = json.loads((path / "model_index.json").read_text())
     try:
         transformer = UVit2DModel.from_pretrained(path / "transformer")
-        vq = VQModel.from_pretrained(path / "vqvae")
+        image_tokenizer = _load_image_tokenizer(path, index.get("vqvae"))
         scheduler = AmusedScheduler.from_pretrained(path / "scheduler")
     except (OSError, ValueError) as err:
         raise StyleDropError(f"could not load the base model in {path}: {err}") from err
     text_encoder = _load_text_encoder(path, index.get("text_encoder"))
     base = BaseModel(
-        name=str(name), transformer=transformer.eval().requires_grad_(False), image_tokenizer=VQTokenizer(vq),
+        name=str(name), transformer=transformer.eval().requires_grad_(False), image_tokenizer=image_tokenizer,
         text_encoder=text_encoder, mask_id=scheduler.config.mask_token_id, schedule=scheduler.config.masking_schedule,
     )
     return base.to(device)
+
+
+def _load_image_tokenizer(path: Path, entry) -> ImageTokenizer:
+    if entry == PATCH_ENTRY:
+        from .patch_tokenizer import PatchKMeansTokenizer
+
+        return PatchKMeansTokenizer.load(path / "vqvae")
+    if entry == VQ_ENTRY:
+        return VQTokenizer(VQModel.from_pretrained(path / "vqvae"))
+    raise StyleDropError(f"{path / 'model_index.json'}: unsupported vqvae entry {entry!r}; expected {VQ_ENTRY} or {PATCH_ENTRY}")
 
 
 def _load_text_encoder(path: Path, entry) -> TextEncoder:
@@ -152,14 +164,19 @@ def save_base(base: BaseModel, path: Path) -> None:
     """Write a base folder in aMUSEd layout (readable by diffusers' AmusedPipeline when it uses CLIP)."""
     path.mkdir(parents=True, exist_ok=True)
     base.transformer.save_pretrained(path / "transformer")
-    base.image_tokenizer.vq.save_pretrained(path / "vqvae")
+    if isinstance(base.image_tokenizer, VQTokenizer):
+        base.image_tokenizer.vq.save_pretrained(path / "vqvae")
+        vqvae_entry = VQ_ENTRY
+    else:
+        base.image_tokenizer.save(path / "vqvae")
+        vqvae_entry = PATCH_ENTRY
     AmusedScheduler(mask_token_id=base.mask_id, masking_schedule=base.schedule).save_pretrained(path / "scheduler")
     index = {
         "_class_name": "AmusedPipeline",
         "_diffusers_version": "0.42.1",
         "scheduler": ["diffusers", "AmusedScheduler"],
         "transformer": ["diffusers", "UVit2DModel"],
-        "vqvae": ["diffusers", "VQModel"],
+        "vqvae": vqvae_entry,
     }
     if base.text_encoder.kind == "clip":
         base.text_encoder.save(path / "text_encoder", path / "tokenizer")

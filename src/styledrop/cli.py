@@ -11,7 +11,6 @@ import argparse
 import json
 import re
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -115,6 +114,20 @@ def cmd_info(args) -> int:
     return 0
 
 
+def cmd_pretrain(args) -> int:
+    from .world.pretrain import PretrainConfig, pretrain_base
+
+    config = load_settings(PretrainConfig, args.config, {"steps": args.steps, "threads": args.threads, "seed": args.seed},
+                           section="pretrain")
+    if not (args.data / "manifest.jsonl").is_file():
+        raise StyleDropError(f"{args.data} has no manifest.jsonl: build the dataset first with "
+                             f"`styledrop data emoji --out {args.data}`")
+    report = pretrain_base(args.data, args.work, args.out, config, resume=not args.restart)
+    print(json.dumps(report, indent=2))
+    print(f"wrote the base model to {args.out}")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -169,6 +182,17 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="describe an adapter file or a base model folder")
     info.add_argument("path")
     info.set_defaults(func=cmd_info)
+
+    pre = sub.add_parser("pretrain", help="train the emoji-world base model (tokenizer + transformer) on CPU")
+    pre.add_argument("--data", type=Path, default=Path("data/emoji"), help="dataset from `styledrop data emoji`")
+    pre.add_argument("--work", type=Path, default=Path("runs/emoji-base"), help="checkpoints and logs (resumable)")
+    pre.add_argument("--out", type=Path, default=Path("runs/emoji-base/base"), help="base model folder to write")
+    pre.add_argument("--steps", type=int)
+    pre.add_argument("--threads", type=int)
+    pre.add_argument("--seed", type=int)
+    pre.add_argument("--config", type=Path, help="TOML file with a [pretrain] table")
+    pre.add_argument("--restart", action="store_true", help="ignore an existing checkpoint in --work")
+    pre.set_defaults(func=cmd_pretrain)
 
     demo = sub.add_parser("demo", help="run the offline demo end to end")
     demo.add_argument("--out", default="demo-output", help="output folder (default: demo-output)")

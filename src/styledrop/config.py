@@ -21,8 +21,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
-import os
-import tempfile
 import tomllib
 import types
 import typing
@@ -31,6 +29,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, Union
 
 from styledrop.errors import StyleDropError
+from styledrop.files import atomic_write_text
 
 T = TypeVar("T")
 
@@ -73,18 +72,7 @@ def settings_to_dict(obj: Any) -> dict[str, Any]:
 def save_settings(obj: Any, path: Path) -> None:
     """Write `obj` as JSON (sorted keys, indent 2) via a temp file in the same folder."""
     text = json.dumps(settings_to_dict(obj), sort_keys=True, indent=2) + "\n"
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    atomic_write_text(Path(path), text)
 
 
 def check_keys(cls: type, keys: Iterable[str], *, where: str) -> None:

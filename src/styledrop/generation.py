@@ -12,6 +12,7 @@ from . import __version__
 from .adapters.io import AdapterFile, attach_adapter_file
 from .base import BaseModel
 from .errors import StyleDropError
+from .files import atomic_write_text
 from .grid import make_grid
 from .images import save_png_atomic
 from .pipeline import Generated, SampleConfig, StyleDropPipeline
@@ -57,7 +58,5 @@ def generate_to_folder(base: BaseModel, prompts: list[str], config: SampleConfig
         "grid": {"file": "grid.png", "rows": "prompts", "columns": "images per prompt"},
         "images": records,
     }
-    tmp = out / f".{RECORD}.tmp"
-    tmp.write_text(json.dumps(record, indent=2))
-    tmp.replace(out / RECORD)
+    atomic_write_text(out / RECORD, json.dumps(record, indent=2))
     return results

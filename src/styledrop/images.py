@@ -31,8 +31,6 @@ are only read here, never set: a truncated image must fail, not come back half g
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -41,6 +39,8 @@ import torch
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from styledrop.errors import StyleDropError
+
+from .files import atomic_path
 
 MAX_PIXELS = 40_000_000  # refuse larger images before decoding them (decompression-bomb guard)
 READ_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")  # what Image.open may try
@@ -180,15 +180,5 @@ def save_png_atomic(image: Image.Image, path: Path) -> None:
     A reader never sees a half-written file: either the old one or the new one. The folder is
     created if missing.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            image.save(file, format="PNG")
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    with atomic_path(Path(path)) as temp:
+        image.save(temp, format="PNG")

@@ -90,17 +90,17 @@ class StyleDropPipeline:
         negative = [config.negative_prompt] * b
         if not adapters:
             blocks = [negative, prompts]
-            combine = lambda l: cfg(l[1], l[0], config.content_scale + 1)  # noqa: E731
+            combine = lambda out: cfg(out[1], out[0], config.content_scale + 1)  # noqa: E731  (blocks: negative, prompt)
         elif self.style is None or self.subject is None:
             blocks = [prompts, prompts, negative]
-            combine = lambda l: two_scale(l[0], l[1], l[2], config.style_scale, config.content_scale)  # noqa: E731
+            combine = lambda out: two_scale(out[0], out[1], out[2], config.style_scale, config.content_scale)  # noqa: E731
         else:
             plain = [strip_style(p, self.style_descriptor) for p in prompts]
             blocks = [prompts, prompts, negative, plain, plain]
 
-            def combine(l):
-                style = two_scale(l[0], l[1], l[2], config.style_scale, config.content_scale)
-                subject = two_scale(l[3], l[4], l[2], config.style_scale, config.content_scale)
+            def combine(out):
+                style = two_scale(out[0], out[1], out[2], config.style_scale, config.content_scale)
+                subject = two_scale(out[3], out[4], out[2], config.style_scale, config.content_scale)
                 return mix(style, subject, config.subject_weight)
 
         text = TextEmbedding.cat([texts(block) for block in blocks])

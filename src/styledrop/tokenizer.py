@@ -21,6 +21,8 @@ class ImageTokenizer(Protocol):
 
     def decode(self, ids: torch.Tensor) -> torch.Tensor: ...  # (B, h, w) -> (B, 3, H, W)
 
+    def to(self, device) -> ImageTokenizer: ...
+
 
 class VQTokenizer:
     def __init__(self, vq: VQModel):
@@ -29,6 +31,10 @@ class VQTokenizer:
         self.vq = vq.eval().requires_grad_(False)
         self.codebook_size = vq.config.num_vq_embeddings
         self.downscale = 2 ** (len(vq.config.block_out_channels) - 1)
+
+    def to(self, device) -> VQTokenizer:
+        self.vq.to(device)
+        return self
 
     @torch.no_grad()
     def encode(self, images: torch.Tensor) -> torch.Tensor:

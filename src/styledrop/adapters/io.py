@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from safetensors.torch import load_file, save_file
 
 from .. import __version__
 from ..errors import StyleDropError
+from ..files import atomic_path
 from .base import Adapter, AdapterConfig
 from .factory import new_adapter
 
@@ -69,17 +69,9 @@ class AdapterFile:
 
 def save_adapter_file(file: AdapterFile, path: Path) -> None:
     """Write atomically: a temp file in the same folder, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in file.tensors.items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=file.metadata())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(Path(path)) as temp:
+        save_file(tensors, str(temp), metadata=file.metadata())
 
 
 def load_adapter_file(path: str | os.PathLike) -> AdapterFile:

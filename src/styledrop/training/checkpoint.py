@@ -8,8 +8,6 @@ with exactly the weights of an uninterrupted one (tests/test_training.py).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from ..errors import StyleDropError
+from ..files import atomic_path
 
 
 def checkpoint_path(out: Path) -> Path:
@@ -29,7 +28,7 @@ def checkpoint_path(out: Path) -> Path:
 @dataclass
 class Checkpoint:
     step: int
-    adapter: dict[str, torch.Tensor]
+    weights: dict[str, torch.Tensor]  # the trained tensors (adapter or whole model)
     optimizer: dict  # torch optimizer state_dict
     rng: torch.Tensor  # torch.Generator.get_state()
     settings: dict
@@ -37,7 +36,7 @@ class Checkpoint:
 
 
 def save_checkpoint(ckpt: Checkpoint, path: Path) -> None:
-    tensors = {f"adapter/{k}": v.detach().cpu().contiguous() for k, v in ckpt.adapter.items()}
+    tensors = {f"weights/{k}": v.detach().cpu().contiguous() for k, v in ckpt.weights.items()}
     for index, state in ckpt.optimizer["state"].items():
         for key, value in state.items():
             tensors[f"optim/{index}/{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
@@ -46,15 +45,8 @@ def save_checkpoint(ckpt: Checkpoint, path: Path) -> None:
         "step": str(ckpt.step), "settings": json.dumps(ckpt.settings), "losses": json.dumps(ckpt.losses),
         "param_groups": json.dumps(ckpt.optimizer["param_groups"]),
     }
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=meta)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(Path(path)) as temp:
+        save_file(tensors, str(temp), metadata=meta)
 
 
 def load_checkpoint(path: Path) -> Checkpoint:
@@ -64,12 +56,12 @@ def load_checkpoint(path: Path) -> Checkpoint:
         tensors = load_file(str(path))
     except (SafetensorError, OSError) as err:
         raise StyleDropError(f"cannot resume: {path} is not a readable checkpoint ({err}); delete it to start over") from err
-    adapter = {k.removeprefix("adapter/"): v for k, v in tensors.items() if k.startswith("adapter/")}
+    weights = {k.removeprefix("weights/"): v for k, v in tensors.items() if k.startswith("weights/")}
     state: dict[int, dict] = {}
     for key, value in tensors.items():
         if key.startswith("optim/"):
             _, index, name = key.split("/", 2)
             state.setdefault(int(index), {})[name] = value
     optimizer = {"state": state, "param_groups": json.loads(meta["param_groups"])}
-    return Checkpoint(int(meta["step"]), adapter, optimizer, tensors["rng"], json.loads(meta["settings"]),
+    return Checkpoint(int(meta["step"]), weights, optimizer, tensors["rng"], json.loads(meta["settings"]),
                       json.loads(meta["losses"]))

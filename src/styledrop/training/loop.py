@@ -98,7 +98,7 @@ def train_adapter(
         if changed:  # more steps is fine: that is how a finished run is extended
             raise StyleDropError(f"cannot resume from {ckpt_file}: settings changed since it was written ({', '.join(changed)}); "
                                  "use the same settings or delete the checkpoint")
-        adapter.load_adapter_state({k: v.to(device) for k, v in ckpt.adapter.items()})
+        adapter.load_adapter_state({k: v.to(device) for k, v in ckpt.weights.items()})
         optimizer.load_state_dict(ckpt.optimizer)
         generator.set_state(ckpt.rng)
         start, losses = ckpt.step, ckpt.losses

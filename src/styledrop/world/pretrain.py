@@ -1,0 +1,191 @@
+"""Pretrain the emoji-world base: a patch k-means tokenizer and a UVit2DModel, on CPU.
+
+Only the pretraining split is used (the four pretraining style sets, minus the held-out
+(content, style) pairs); held-out styles never reach the tokenizer or the transformer.
+
+Captions: "A {noun} in {style words} style" with the noun drawn from the content's caption and
+synonyms, and with probability `plain_caption` just "A {noun}", so that the base also answers
+prompts that name no style (StyleDrop prompts name a style the base has never seen). Style words
+are the set's name ("twemoji", "fluent flat"): short, distinct word pieces for MiniLM.
+
+All prompts are encoded once; all images (and their mirror images) are tokenized once. Training
+is masked-token cross-entropy with the shared cosine schedule and 10% condition dropout, AdamW
+with warm-up and cosine decay, checkpoints every `checkpoint_every` steps (atomic) and an exact
+resume. The finished base is written in aMUSEd layout with fp16 transformer weights.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from diffusers import UVit2DModel
+from tqdm.auto import tqdm
+
+from ..base import BaseModel, save_base
+from ..config import save_settings
+from ..images import image_to_tensor
+from ..patch_tokenizer import PatchKMeansTokenizer, psnr
+from ..text.minilm import MiniLMTextEncoder
+from ..training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from ..training.masking import mask_tokens
+from .manifest import ManifestRecord, load_manifest
+
+STYLE_WORDS = {"noto": "noto", "twemoji": "twemoji", "fluent-flat": "fluent flat", "fluent-modern": "fluent modern"}
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    resolution: int = 32
+    patch: int = 2
+    codes: int = 1024
+    kmeans_iterations: int = 20
+    hidden: int = 192
+    layers: int = 6
+    heads: int = 4
+    block_channels: int = 96
+    text_max_length: int = 16
+    batch_size: int = 32
+    steps: int = 4000
+    lr: float = 1e-3
+    warmup: int = 200
+    weight_decay: float = 0.01
+    cond_dropout: float = 0.1
+    plain_caption: float = 0.2
+    seed: int = 0
+    checkpoint_every: int = 250
+    threads: int = 2
+
+
+def caption_variants(record: ManifestRecord) -> tuple[list[str], list[str]]:
+    """(styled captions, plain captions) for one training image."""
+    nouns = [record.caption, *record.synonyms[:2]]
+    words = STYLE_WORDS[record.style]
+    return [f"A {n} in {words} style" for n in nouns], [f"A {n}" for n in nouns]
+
+
+def build_transformer(config: PretrainConfig) -> UVit2DModel:
+    grid = config.resolution // config.patch
+    return UVit2DModel(
+        hidden_size=config.hidden, use_bias=False, cond_embed_dim=MiniLMTextEncoder.hidden_size,
+        micro_cond_encode_dim=32, micro_cond_embed_dim=5 * 32, encoder_hidden_size=MiniLMTextEncoder.hidden_size,
+        vocab_size=config.codes + 1, codebook_size=config.codes,  # the last id is [MASK]
+        in_channels=config.block_channels, block_out_channels=config.block_channels, num_res_blocks=1,
+        downsample=True, upsample=True,  # the transformer layers run on a (grid/2)^2 grid, as amused-512 does
+        block_num_heads=max(1, config.block_channels // 64), num_hidden_layers=config.layers,
+        num_attention_heads=config.heads, intermediate_size=config.hidden * 4, sample_size=grid,
+    )
+
+
+def load_images(records: list[ManifestRecord], size: int) -> torch.Tensor:
+    from PIL import Image
+
+    return torch.stack([image_to_tensor(Image.open(r.paths[size]).convert("RGB")) for r in records])
+
+
+def lr_at(step: int, config: PretrainConfig) -> float:
+    if step < config.warmup:
+        return config.lr * (step + 1) / config.warmup
+    progress = (step - config.warmup) / max(1, config.steps - config.warmup)
+    return config.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def pretrain_base(data_dir: Path, work_dir: Path, out_dir: Path, config: PretrainConfig, *, resume: bool = True,
+                  show_progress: bool = True) -> dict:
+    """Train tokenizer and transformer; checkpoints go to `work_dir`, the base folder to `out_dir`."""
+    torch.set_num_threads(config.threads)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    save_settings(config, work_dir / "pretrain.json")
+    records = [r for r in load_manifest(data_dir) if r.split == "pretrain"]
+    images = load_images(records, config.resolution)  # (I, 3, R, R)
+    images = torch.cat([images, images.flip(-1)])  # mirror images double the data
+    owners = records + records
+
+    tokenizer_dir = work_dir / "vqvae"
+    start = time.time()
+    if (tokenizer_dir / "config.json").exists():
+        tokenizer = PatchKMeansTokenizer.load(tokenizer_dir)
+    else:
+        kmeans_rng = torch.Generator().manual_seed(config.seed)
+        tokenizer = PatchKMeansTokenizer.fit(images, config.patch, config.codes, kmeans_rng, config.kmeans_iterations)
+        tokenizer.save(tokenizer_dir)
+    tokens = tokenizer.encode(images).flatten(1)  # (I, N), once
+    reconstructed = tokenizer.decode(tokens.view(len(images), *tokenizer_grid(config)))
+    report = {"tokenizer_seconds": round(time.time() - start, 1),
+              "tokenizer_psnr_pretrain": round(psnr(reconstructed, images), 2)}
+
+    encoder = MiniLMTextEncoder(max_length=config.text_max_length)
+    styled, plain = zip(*(caption_variants(r) for r in owners))
+    prompts = sorted({p for group in styled + plain for p in group} | {""})
+    index = {p: i for i, p in enumerate(prompts)}
+    text = encoder.encode(prompts)  # (P, L, 384), once
+    styled_ids = [[index[p] for p in group] for group in styled]
+    plain_ids = [[index[p] for p in group] for group in plain]
+
+    generator = torch.Generator().manual_seed(config.seed + 1)  # batches, masks, dropout
+    torch.manual_seed(config.seed)  # UVit2DModel's initialisation draws from the global RNG
+    transformer = build_transformer(config)
+    optimizer = torch.optim.AdamW(transformer.parameters(), lr=config.lr, betas=(0.9, 0.99), weight_decay=config.weight_decay)
+    ckpt_file = work_dir / "transformer.ckpt.safetensors"
+    step, losses = 0, []
+    if resume and ckpt_file.exists():
+        ckpt = load_checkpoint(ckpt_file)
+        transformer.load_state_dict(ckpt.weights)
+        optimizer.load_state_dict(ckpt.optimizer)
+        generator.set_state(ckpt.rng)
+        step, losses = ckpt.step, ckpt.losses
+    picker = random.Random()  # caption choice; its state is derived from the step, so resume is exact
+    grid = tokenizer_grid(config)
+    micro = torch.tensor([config.resolution, config.resolution, 0, 0, 6], dtype=torch.float32).expand(config.batch_size, -1)
+    mask_id = config.codes
+    transformer.train()
+    bar = tqdm(total=config.steps, initial=step, desc="pretraining", disable=not show_progress)
+    train_start = time.time()
+    while step < config.steps:
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(step, config)
+        picker.seed(config.seed * 1_000_003 + step)
+        pick = torch.randint(len(tokens), (config.batch_size,), generator=generator)
+        rows = []
+        for i in pick.tolist():
+            options = plain_ids[i] if picker.random() < config.plain_caption else styled_ids[i]
+            rows.append(picker.choice(options))
+        dropped = torch.rand(config.batch_size, generator=generator) < config.cond_dropout
+        rows = torch.where(dropped, index[""], torch.tensor(rows))
+        target = tokens[pick]
+        inputs, masked = mask_tokens(target, mask_id, generator)
+        logits = transformer(inputs.view(-1, *grid), encoder_hidden_states=text.states[rows],
+                             pooled_text_emb=text.pooled[rows], micro_conds=micro)  # (B, V, h, w)
+        loss = F.cross_entropy(logits.flatten(2).transpose(1, 2)[masked], target[masked])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(transformer.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        losses.append(round(loss.item(), 4))
+        bar.update(1)
+        bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.3f}")
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            save_checkpoint(Checkpoint(step, transformer.state_dict(), optimizer.state_dict(), generator.get_state(),
+                                       asdict(config), losses), ckpt_file)
+    bar.close()
+    report |= {"steps": step, "train_seconds_this_run": round(time.time() - train_start, 1),
+               "final_loss_avg50": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 4)}
+
+    transformer.eval().requires_grad_(False)
+    base = BaseModel(name="styledrop/emoji-base", transformer=transformer.half(), image_tokenizer=tokenizer,
+                     text_encoder=encoder, mask_id=mask_id)
+    save_base(base, out_dir)
+    (work_dir / "report.json").write_text(json.dumps(report, indent=2))
+    return report
+
+
+def tokenizer_grid(config: PretrainConfig) -> tuple[int, int]:
+    side = config.resolution // config.patch
+    return side, side
