@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from . import __version__
+from .bundled import default_base
 from .config import load_settings, save_settings
 from .errors import StyleDropError
 from .pipeline import SampleConfig
@@ -131,7 +132,7 @@ def cmd_pretrain(args) -> int:
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
-    run_demo(Path(args.out))
+    run_demo(Path(args.out), args.base)
     return 0
 
 
@@ -142,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     train = sub.add_parser("train", help="train a style adapter on one or a few images")
-    train.add_argument("--base", required=True, help="base model folder (aMUSEd layout) or hub id")
+    train.add_argument("--base", default=default_base(), help="base model folder (aMUSEd layout) or hub id "
+                       "(default: the bundled emoji-world base)")
     train.add_argument("--image", action="append", required=True, help="style image (repeat for several)")
     train.add_argument("--caption", action="append", required=True, help="'A [content] in [V] style', one per --image")
     train.add_argument("--out", required=True, help="adapter file to write (.safetensors)")
@@ -162,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(func=cmd_train)
 
     gen = sub.add_parser("generate", help="draw images, optionally with a style (and a subject) adapter")
-    gen.add_argument("--base", required=True, help="base model folder (aMUSEd layout) or hub id")
+    gen.add_argument("--base", default=default_base(), help="base model folder (aMUSEd layout) or hub id "
+                     "(default: the bundled emoji-world base)")
     gen.add_argument("--adapter", action="append", help="style adapter; a second --adapter is a subject adapter")
     gen.add_argument("--prompt", action="append", required=True, help="prompt (repeat for several)")
     gen.add_argument("--out", required=True, help="output folder")
@@ -196,11 +199,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the offline demo end to end")
     demo.add_argument("--out", default="demo-output", help="output folder (default: demo-output)")
+    demo.add_argument("--base", help="base model (default: the bundled emoji-world base)")
     demo.set_defaults(func=cmd_demo)
 
+    from .feedback.cli import register as register_feedback
     from .world.cli import register as register_data
 
     register_data(sub)
+    register_feedback(sub)
     return parser
 
 

@@ -33,7 +33,7 @@ def style_image(size: int) -> Image.Image:
     return image
 
 
-def run_demo(out: Path) -> None:
+def run_demo(out: Path, base_path: str | None = None) -> None:
     start = time.time()
     out.mkdir(parents=True, exist_ok=True)
     print("demo: building a random base model (the bundled emoji-world base is not available yet)")

@@ -1,0 +1,128 @@
+"""`styledrop feedback pool|score|select|pick|train|run`: round 2 as single steps or one chain."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..bundled import default_base
+from ..config import load_settings
+from ..pipeline import SampleConfig
+
+DEFAULT_PROMPTS, DEFAULT_IMAGES = 12, 8  # the paper: 30 x 64; sized to take minutes on a CPU
+
+
+def _base(args):
+    from ..base import load_base
+    from ..training.loop import pick_device
+
+    return load_base(args.base, pick_device(args.device))
+
+
+def _sampler(args) -> SampleConfig:
+    return load_settings(SampleConfig, args.config, {"seed": args.seed, "steps": args.steps,
+                                                     "style_scale": args.style_scale}, section="generate")
+
+
+def cmd_pool(args) -> int:
+    from ..adapters.io import load_adapter_file
+    from .pool import default_prompts, make_pool, read_prompt_file
+
+    adapter = load_adapter_file(args.adapter)
+    prompts = (read_prompt_file(args.prompt_file) if args.prompt_file
+               else default_prompts(args.prompts, adapter.style_descriptor or "[V]", adapter.captions))
+    images = make_pool(_base(args), Path(args.adapter), Path(args.reference), prompts, args.images_per_prompt,
+                       _sampler(args), Path(args.out))
+    print(f"wrote {len(images)} candidates ({len(prompts)} prompts x {args.images_per_prompt}) to {args.out}")
+    return 0
+
+
+def cmd_score(args) -> int:
+    from .score import load_scorer, score_pool
+
+    images = score_pool(Path(args.pool), load_scorer(args.scorer))
+    print(f"scored {len(images)} images in {args.pool}/manifest.jsonl")
+    return 0
+
+
+def cmd_select(args) -> int:
+    from .select import select_pool
+
+    kept = select_pool(Path(args.pool), args.policy, args.seed or 0, args.style_quantile)
+    print(f"policy {args.policy}: selected {len(kept)} images (marked in {args.pool}/manifest.jsonl)")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .rounds import RoundConfig, train_round
+
+    out = Path(args.out) if args.out else Path(args.pool) / "round2.safetensors"
+    config = load_settings(RoundConfig, args.config, {"steps": args.train_steps, "lr": args.lr, "rank": args.rank,
+                                                      "seed": args.seed}, section="train")
+    result = train_round(_base(args), Path(args.pool), args.policy, out, config, resume=args.resume)
+    print(f"wrote {out}: round {result.adapter.lineage['round']}, {result.adapter.lineage['selected']} selected "
+          f"images + the reference, policy {args.policy}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    cmd_pool(args)
+    args.pool, args.out = args.out, None  # the later steps work on the new pool
+    for step in (cmd_score, cmd_select, cmd_train):
+        step(args)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    feedback = subparsers.add_parser("feedback", help="round 2: pool -> score -> select -> train (paper section 3.3)")
+    steps = feedback.add_subparsers(dest="feedback_command", metavar="STEP", required=True)
+
+    def common(parser, *, sampling=False, training=False):
+        parser.add_argument("--base", default=default_base(), help="base model (default: the bundled emoji base)")
+        parser.add_argument("--device", default="auto")
+        parser.add_argument("--config", type=Path, help="TOML with [generate] and [train] tables")
+        parser.add_argument("--seed", type=int)
+        if sampling:
+            parser.add_argument("--adapter", required=True, help="round-1 adapter")
+            parser.add_argument("--reference", required=True, help="the style reference image of round 1")
+            parser.add_argument("--prompts", type=int, default=DEFAULT_PROMPTS, help="built-in prompts to use")
+            parser.add_argument("--prompt-file", help="one prompt per line instead of the built-in list")
+            parser.add_argument("--images-per-prompt", type=int, default=DEFAULT_IMAGES)
+            parser.add_argument("--steps", type=int, help="decoding steps")
+            parser.add_argument("--style-scale", type=float)
+        if training:
+            parser.add_argument("--policy", default="clip", choices=["clip", "random", "clip+style", "human"])
+            parser.add_argument("--train-steps", type=int)
+            parser.add_argument("--lr", type=float)
+            parser.add_argument("--rank", type=int, help="adapter rank (default 32, unshared: the paper's round 2)")
+            parser.add_argument("--resume", action="store_true")
+
+    pool = steps.add_parser("pool", help="draw candidates with a round-1 adapter")
+    common(pool, sampling=True)
+    pool.add_argument("--out", required=True, help="pool folder to create")
+    pool.set_defaults(func=cmd_pool)
+
+    score = steps.add_parser("score", help="text and style scores for every candidate")
+    score.add_argument("pool")
+    score.add_argument("--scorer", help="'emoji' (default, bundled) or 'clip:PATH' (a local CLIP folder)")
+    score.set_defaults(func=cmd_score)
+
+    select = steps.add_parser("select", help="mark candidates by a policy")
+    select.add_argument("pool")
+    select.add_argument("--policy", required=True, choices=["clip", "random", "clip+style"])
+    select.add_argument("--seed", type=int)
+    select.add_argument("--style-quantile", type=float, default=0.5, help="clip+style: style score floor (quantile)")
+    select.set_defaults(func=cmd_select)
+
+    train = steps.add_parser("train", help="train the next round's adapter on the selection")
+    train.add_argument("pool")
+    train.add_argument("--out", help="adapter to write (default POOL/round2.safetensors)")
+    common(train, training=True)
+    train.set_defaults(func=cmd_train)
+
+    run = steps.add_parser("run", help="pool -> score -> select -> train in one go")
+    common(run, sampling=True, training=True)
+    run.add_argument("--out", required=True, help="pool folder to create; the adapter goes to OUT/round2.safetensors")
+    run.add_argument("--scorer")
+    run.add_argument("--style-quantile", type=float, default=0.5)
+    run.set_defaults(func=cmd_run)

@@ -1,0 +1,53 @@
+"""Round 2 (and any later round): train a fresh adapter on the selected images.
+
+The selection is read from the manifest (`selected_by` holds the policy), the captions are the
+prompts that made the images, and the original reference joins the set with its own caption
+(paper section 3.3). The paper's round 2 uses a larger adapter (rank 32, not shared). The new
+adapter's metadata records its lineage: round, parent adapter hash, policy and counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..base import BaseModel
+from ..errors import StyleDropError
+from ..images import image_to_tensor, load_image, to_square
+from ..training.loop import TrainConfig, TrainResult, train_adapter
+from .manifest import read_manifest, read_pool_info
+
+
+@dataclass(frozen=True)
+class RoundConfig(TrainConfig):
+    """Training settings of round 2 and later: the paper's larger, unshared adapter."""
+
+    rank: int = 32
+    shared: bool = False
+
+
+def train_round(base: BaseModel, pool: Path, policy: str, out: Path, config: TrainConfig = RoundConfig(),
+                include_reference: bool = True, resume: bool = False, show_progress: bool = True) -> TrainResult:
+    info = read_pool_info(pool)
+    chosen = [image for image in read_manifest(pool) if policy in image.selected_by]
+    if not chosen:
+        raise StyleDropError(f"no image of {pool} is selected by '{policy}': run `styledrop feedback select "
+                             f"{pool} --policy {policy}` (or pick in the page for 'human') first")
+    if base.transformer_hash() != info["base"]["hash"]:
+        raise StyleDropError(f"the pool {pool} was drawn with base '{info['base']['id']}', not '{base.name}'; "
+                             f"pass --base {info['base']['id']}")
+    paths = [Path(pool) / image.file for image in chosen]
+    captions = [image.prompt for image in chosen]
+    if include_reference:
+        paths.append(Path(pool) / info["reference"])
+        captions.append(info["captions"][0])
+    pixels = torch.stack([image_to_tensor(to_square(load_image(p), base.resolution)) for p in paths])
+    lineage = {
+        "round": int(info["round"]) + 1, "parent_hash": info["adapter"]["hash"], "policy": policy,
+        "selected": len(chosen), "pool_images": len(read_manifest(pool)), "prompts": len(info["prompts"]),
+        "reference_included": include_reference,
+    }
+    return train_adapter(base, pixels, captions, config, out, style_descriptor=info["style_descriptor"],
+                         resume=resume, lineage=lineage, show_progress=show_progress)
