@@ -126,3 +126,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--scorer")
     run.add_argument("--style-quantile", type=float, default=0.5)
     run.set_defaults(func=cmd_run)
+
+    from .web.cli import register as register_pick
+
+    register_pick(steps)
