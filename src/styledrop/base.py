@@ -25,6 +25,7 @@ import torch
 from diffusers import AmusedScheduler, UVit2DModel, VQModel
 
 from .errors import StyleDropError
+from .position import PositionEmbedding
 from .text import TextEncoder
 from .tokenizer import ImageTokenizer, VQTokenizer
 
@@ -46,6 +47,7 @@ class BaseModel:
     text_encoder: TextEncoder
     mask_id: int
     schedule: str = "cosine"
+    position: PositionEmbedding | None = None  # learned positions of the emoji base (position.py)
     _hash: str | None = field(default=None, repr=False)
 
     def __post_init__(self):
@@ -77,11 +79,16 @@ class BaseModel:
     def transformer_hash(self) -> str:
         """sha256 over the transformer's weights (names, dtypes, shapes, bytes), first 16 hex digits."""
         if self._hash is None:
-            self._hash = hash_state_dict(self.transformer.state_dict())
+            state = dict(self.transformer.state_dict())
+            if self.position is not None:
+                state["position_embedding"] = self.position.table
+            self._hash = hash_state_dict(state)
         return self._hash
 
     def to(self, device: torch.device | str) -> BaseModel:
         self.transformer.to(device)
+        if self.position is not None:
+            self.position.to(device)
         self.image_tokenizer.to(device)
         self.text_encoder.to(device)
         return self
@@ -128,9 +135,11 @@ def load_base(name: str | os.PathLike, device: torch.device | str = "cpu") -> Ba
     except (OSError, ValueError) as err:
         raise StyleDropError(f"could not load the base model in {path}: {err}") from err
     text_encoder = _load_text_encoder(path, index.get("text_encoder"))
+    position = PositionEmbedding.load_into(transformer, path / "transformer")
     base = BaseModel(
         name=str(name), transformer=transformer.eval().requires_grad_(False), image_tokenizer=image_tokenizer,
         text_encoder=text_encoder, mask_id=scheduler.config.mask_token_id, schedule=scheduler.config.masking_schedule,
+        position=position,
     )
     return base.to(device)
 
@@ -164,6 +173,8 @@ def save_base(base: BaseModel, path: Path) -> None:
     """Write a base folder in aMUSEd layout (readable by diffusers' AmusedPipeline when it uses CLIP)."""
     path.mkdir(parents=True, exist_ok=True)
     base.transformer.save_pretrained(path / "transformer")
+    if base.position is not None:
+        base.position.save(path / "transformer")
     if isinstance(base.image_tokenizer, VQTokenizer):
         base.image_tokenizer.vq.save_pretrained(path / "vqvae")
         vqvae_entry = VQ_ENTRY

@@ -202,10 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--base", help="base model (default: the bundled emoji-world base)")
     demo.set_defaults(func=cmd_demo)
 
+    from .evaluation.cli import register as register_score
     from .feedback.cli import register as register_feedback
     from .world.cli import register as register_data
 
     register_data(sub)
+    register_score(sub)
     register_feedback(sub)
     return parser
 

@@ -29,6 +29,7 @@ def test_pretrain_resumes_exactly_and_makes_a_base(tmp_path, fake_packages):
     base = load_base(tmp_path / "a-base")
     assert base.text_encoder.kind == "minilm" and base.resolution == 32 and base.grid == (8, 8)
     assert base.transformer.dtype == torch.float32  # stored fp16, computed in fp32 on CPU
+    assert base.position is not None and base.position.table.shape == (1, 8, 8, 8)
     tokens = StyleDropPipeline(base).sample_tokens(["A cow"], [0], SampleConfig(steps=3))
     assert tokens.shape == (1, 8, 8) and tokens.max() < 8
 

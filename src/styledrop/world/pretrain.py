@@ -9,7 +9,8 @@ prompts that name no style (StyleDrop prompts name a style the base has never se
 are the set's name ("twemoji", "fluent flat"): short, distinct word pieces for MiniLM.
 
 All prompts are encoded once; all images (and their mirror images) are tokenized once. Training
-is masked-token cross-entropy with the shared cosine schedule and 10% condition dropout, AdamW
+is masked-token cross-entropy with the shared cosine schedule, with a learned position
+embedding (UVit2DModel has none; see `styledrop.position`), and 10% condition dropout, AdamW
 with warm-up and cosine decay, checkpoints every `checkpoint_every` steps (atomic) and an exact
 resume. The finished base is written in aMUSEd layout with fp16 transformer weights.
 """
@@ -32,6 +33,7 @@ from ..base import BaseModel, save_base
 from ..config import save_settings
 from ..images import image_to_tensor
 from ..patch_tokenizer import PatchKMeansTokenizer, psnr
+from ..position import PositionEmbedding
 from ..text.minilm import MiniLMTextEncoder
 from ..training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from ..training.masking import mask_tokens
@@ -52,7 +54,7 @@ class PretrainConfig:
     block_channels: int = 96
     text_max_length: int = 16
     batch_size: int = 32
-    steps: int = 4000
+    steps: int = 1200
     lr: float = 1e-3
     warmup: int = 200
     weight_decay: float = 0.01
@@ -131,12 +133,14 @@ def pretrain_base(data_dir: Path, work_dir: Path, out_dir: Path, config: Pretrai
     generator = torch.Generator().manual_seed(config.seed + 1)  # batches, masks, dropout
     torch.manual_seed(config.seed)  # UVit2DModel's initialisation draws from the global RNG
     transformer = build_transformer(config)
-    optimizer = torch.optim.AdamW(transformer.parameters(), lr=config.lr, betas=(0.9, 0.99), weight_decay=config.weight_decay)
+    position = PositionEmbedding.for_transformer(transformer, generator=torch.Generator().manual_seed(config.seed))
+    trained = torch.nn.ModuleDict({"transformer": transformer, "position": position})
+    optimizer = torch.optim.AdamW(trained.parameters(), lr=config.lr, betas=(0.9, 0.99), weight_decay=config.weight_decay)
     ckpt_file = work_dir / "transformer.ckpt.safetensors"
     step, losses = 0, []
     if resume and ckpt_file.exists():
         ckpt = load_checkpoint(ckpt_file)
-        transformer.load_state_dict(ckpt.weights)
+        trained.load_state_dict(ckpt.weights)
         optimizer.load_state_dict(ckpt.optimizer)
         generator.set_state(ckpt.rng)
         step, losses = ckpt.step, ckpt.losses
@@ -165,22 +169,22 @@ def pretrain_base(data_dir: Path, work_dir: Path, out_dir: Path, config: Pretrai
         loss = F.cross_entropy(logits.flatten(2).transpose(1, 2)[masked], target[masked])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(transformer.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(trained.parameters(), 1.0)
         optimizer.step()
         step += 1
         losses.append(round(loss.item(), 4))
         bar.update(1)
         bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.3f}")
         if step % config.checkpoint_every == 0 or step == config.steps:
-            save_checkpoint(Checkpoint(step, transformer.state_dict(), optimizer.state_dict(), generator.get_state(),
+            save_checkpoint(Checkpoint(step, trained.state_dict(), optimizer.state_dict(), generator.get_state(),
                                        asdict(config), losses), ckpt_file)
     bar.close()
     report |= {"steps": step, "train_seconds_this_run": round(time.time() - train_start, 1),
                "final_loss_avg50": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 4)}
 
-    transformer.eval().requires_grad_(False)
+    trained.eval().requires_grad_(False)
     base = BaseModel(name="styledrop/emoji-base", transformer=transformer.half(), image_tokenizer=tokenizer,
-                     text_encoder=encoder, mask_id=mask_id)
+                     text_encoder=encoder, mask_id=mask_id, position=position)
     save_base(base, out_dir)
     (work_dir / "report.json").write_text(json.dumps(report, indent=2))
     return report

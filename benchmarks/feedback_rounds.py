@@ -1,0 +1,113 @@
+"""Round 1 against round 2 (CLIP feedback, random, simulated human) on the emoji world.
+
+For each held-out style, one reference image (default: the watermelon) trains a round-1 adapter;
+a pool is drawn, scored with the bundled scorers and selected three ways; each selection trains
+a fresh round-2 adapter (rank 32, unshared). Every adapter is evaluated on the same prompts and
+seeds: text score, style score (vs the reference), style accuracy (share classified as the
+reference's set), content accuracy (top-1) and content leakage (share classified as the
+reference's content). The simulated human is a stand-in, labelled as such: it keeps up to 10
+images that the style classifier puts in the reference's set and the content classifier
+labels as the prompted content, best text score first.
+
+    .venv/bin/python benchmarks/feedback_rounds.py [--styles openmoji-color ...] [--content watermelon]
+        [--prompts 12] [--images-per-prompt 8] [--out runs/feedback-rounds]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from styledrop.adapters.io import load_adapter_file
+from styledrop.base import load_base
+from styledrop.bundled import default_base
+from styledrop.demo import summarise
+from styledrop.evaluation.cli import score_folder
+from styledrop.evaluation.scorers import Scorers
+from styledrop.feedback.manifest import read_manifest, set_pick
+from styledrop.feedback.pool import default_prompts, make_pool
+from styledrop.feedback.rounds import RoundConfig, train_round
+from styledrop.feedback.score import score_pool
+from styledrop.feedback.select import select_pool
+from styledrop.generation import generate_to_folder
+from styledrop.images import image_to_tensor, load_image, to_square
+from styledrop.pipeline import SampleConfig
+from styledrop.training.loop import TrainConfig, train_adapter
+from styledrop.world.manifest import load_manifest
+
+EVAL_CONTENTS = ["cow", "piano", "banana", "house", "cat", "rocket", "tree", "car"]
+ROUND1 = TrainConfig(steps=300, lr=1e-3, rank=4, shared=True, checkpoint_every=100)
+ROUND2 = RoundConfig(steps=300, lr=1e-3, checkpoint_every=100)
+SAMPLE = SampleConfig(steps=24, num_images=2, seed=1000)
+SIMULATED = "simulated-human"
+
+
+def simulate_human(pool: Path, scorers, style: str, limit: int = 10) -> int:
+    images = read_manifest(pool)
+    pictures = [load_image(pool / i.file) for i in images]
+    styles = scorers.classify_style(pictures)
+    contents = scorers.classify_content(pictures, k=1)
+    good = [i for i, (s, _), c in zip(images, styles, contents)
+            if s == style and scorers.content_index(i.prompt) == scorers.content_index(c[0][0])]
+    for image in sorted(good, key=lambda i: -i.scores["text"])[:limit]:
+        set_pick(pool, image.id, True, SIMULATED)
+    return min(limit, len(good))
+
+
+def evaluate(base, adapter_path: Path, reference: Path, content: str, out: Path, scorers) -> dict:
+    prompts = [f"A {c} in [V] style" for c in EVAL_CONTENTS]
+    generate_to_folder(base, prompts, SAMPLE, out, style=load_adapter_file(adapter_path), show_progress=False)
+    record = json.loads((out / "generation.json").read_text())
+    pairs = [(out / r["file"], r["prompt"]) for r in record["images"]]
+    return summarise(score_folder(pairs, reference, scorers, content))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--base", default=default_base())
+    parser.add_argument("--data", type=Path, default=Path("data/emoji"))
+    parser.add_argument("--styles", nargs="+", default=["openmoji-color", "openmoji-black", "fluent-high-contrast"])
+    parser.add_argument("--content", default="watermelon")
+    parser.add_argument("--prompts", type=int, default=12)
+    parser.add_argument("--images-per-prompt", type=int, default=8)
+    parser.add_argument("--out", type=Path, default=Path("runs/feedback-rounds"))
+    args = parser.parse_args()
+    base, scorers = load_base(args.base), Scorers.load()
+    records = {(r.style, r.caption): r for r in load_manifest(args.data)}
+    table = {}
+    for style in args.styles:
+        work = args.out / style
+        reference = records[(style, args.content)].paths[base.resolution]
+        caption = f"A {args.content} in [V] style"
+        pixels = image_to_tensor(to_square(load_image(reference), base.resolution))[None]
+        r1 = work / "round1.safetensors"
+        train_adapter(base, pixels, [caption], ROUND1, r1, style_descriptor="[V]", resume=True, show_progress=False)
+        rows = {"round 1": evaluate(base, r1, reference, args.content, work / "eval-round1", scorers)}
+        pool = work / "pool"
+        if not (pool / "pool.json").exists():
+            make_pool(base, r1, reference, default_prompts(args.prompts, "[V]", [caption]), args.images_per_prompt,
+                      replace(SAMPLE, seed=0), pool, show_progress=False)
+            score_pool(pool, scorers)
+        for policy in ("clip", "random", SIMULATED):
+            if policy == SIMULATED:
+                simulate_human(pool, scorers, style)
+            else:
+                select_pool(pool, policy, seed=0)
+            r2 = work / f"round2-{policy}.safetensors"
+            train_round(base, pool, policy, r2, ROUND2, resume=True, show_progress=False)
+            rows[f"round 2, {policy}"] = evaluate(base, r2, reference, args.content, work / f"eval-{policy}", scorers)
+        table[style] = rows
+        (args.out / "results.json").write_text(json.dumps(table, indent=2))
+    keys = ["text_score", "style_score", "style_accuracy", "content_accuracy", "content_leakage"]
+    print("| style | adapter | " + " | ".join(keys) + " |")
+    print("|---|---|" + "---|" * len(keys))
+    for style, rows in table.items():
+        for name, row in rows.items():
+            values = " | ".join("-" if row[k] is None else f"{row[k]:.3f}" for k in keys)
+            print(f"| {style} | {name} | {values} |")
+
+
+if __name__ == "__main__":
+    main()
