@@ -23,8 +23,8 @@ from pathlib import Path
 from styledrop.adapters.io import load_adapter_file
 from styledrop.base import load_base
 from styledrop.bundled import default_base
-from styledrop.demo import summarise
 from styledrop.evaluation.cli import score_folder
+from styledrop.evaluation.runs import summarise
 from styledrop.evaluation.scorers import Scorers
 from styledrop.feedback.manifest import read_manifest, set_pick
 from styledrop.feedback.pool import default_prompts, make_pool
@@ -56,12 +56,12 @@ def simulate_human(pool: Path, scorers, style: str, limit: int = 10) -> int:
     return min(limit, len(good))
 
 
-def evaluate(base, adapter_path: Path, reference: Path, content: str, out: Path, scorers) -> dict:
+def evaluate(base, adapter_path: Path, reference: Path, content: str, style: str, out: Path, scorers) -> dict:
     prompts = [f"A {c} in [V] style" for c in EVAL_CONTENTS]
     generate_to_folder(base, prompts, SAMPLE, out, style=load_adapter_file(adapter_path), show_progress=False)
     record = json.loads((out / "generation.json").read_text())
     pairs = [(out / r["file"], r["prompt"]) for r in record["images"]]
-    return summarise(score_folder(pairs, reference, scorers, content))
+    return summarise(score_folder(pairs, reference, scorers, content), style)
 
 
 def main() -> None:
@@ -84,7 +84,7 @@ def main() -> None:
         pixels = image_to_tensor(to_square(load_image(reference), base.resolution))[None]
         r1 = work / "round1.safetensors"
         train_adapter(base, pixels, [caption], ROUND1, r1, style_descriptor="[V]", resume=True, show_progress=False)
-        rows = {"round 1": evaluate(base, r1, reference, args.content, work / "eval-round1", scorers)}
+        rows = {"round 1": evaluate(base, r1, reference, args.content, style, work / "eval-round1", scorers)}
         pool = work / "pool"
         if not (pool / "pool.json").exists():
             make_pool(base, r1, reference, default_prompts(args.prompts, "[V]", [caption]), args.images_per_prompt,
@@ -97,7 +97,7 @@ def main() -> None:
                 select_pool(pool, policy, seed=0)
             r2 = work / f"round2-{policy}.safetensors"
             train_round(base, pool, policy, r2, ROUND2, resume=True, show_progress=False)
-            rows[f"round 2, {policy}"] = evaluate(base, r2, reference, args.content, work / f"eval-{policy}", scorers)
+            rows[f"round 2, {policy}"] = evaluate(base, r2, reference, args.content, style, work / f"eval-{policy}", scorers)
         table[style] = rows
         (args.out / "results.json").write_text(json.dumps(table, indent=2))
     keys = ["text_score", "style_score", "style_accuracy", "content_accuracy", "content_leakage"]
