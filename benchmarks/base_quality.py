@@ -86,7 +86,7 @@ def main() -> None:
     make_grid(rows, min_cell=64).save(args.out / "heldout_pairs.png")
     (args.out / "heldout_pairs.txt").write_text("\n".join(prompts[:32]) + "\n")
     (args.out / "report.json").write_text(json.dumps(report, indent=2))
-    print(f"| measure | value |\n|---|---|")
+    print("| measure | value |\n|---|---|")
     for name, value in tokenizer.items():
         print(f"| tokenizer PSNR, {name} | {value} dB |")
     print(f"| held-out pairs: style accuracy ({len(images)} images) | {report['style_accuracy']:.3f} |")
