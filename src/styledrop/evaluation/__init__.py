@@ -1,0 +1,15 @@
+"""Evaluation: the scorers that play CLIP's role in the paper, and the numbers built on them.
+
+- `model`: the scorer network (a small ResNet, three heads, a text projection) and its sizes;
+- `labels`, `weights`: what its outputs mean, and the folder that holds it (`models/scorers`);
+- `captions`, `data`, `training`, `accuracy`: how it is trained and measured on the emoji world;
+- `prompts`: which vocabulary content a free-text prompt names;
+- `scorers`: `Scorers`, text score, style score, style and content classification on PIL images;
+- `leakage`: the share of images that show the reference's content instead of the prompted one;
+- `cli`: `styledrop score`.
+"""
+
+from styledrop.evaluation.leakage import content_leakage, leakage_rate
+from styledrop.evaluation.scorers import Scorers
+
+__all__ = ["Scorers", "content_leakage", "leakage_rate"]

@@ -1,0 +1,100 @@
+"""Measuring a scorer on held-out images: classifier accuracies and what its two scores separate.
+
+`evaluate` returns, overall and per style of the evaluated images:
+
+- ``style_accuracy``: top-1 of the style classifier;
+- ``content_top1`` / ``content_top5``: of the content classifier;
+- with caption embeddings: ``text_top1``, zero-shot content top-1 of the text score (the caption
+  "a <noun>" with the highest cosine), and the mean text score of the right caption
+  (``text_score_right``) and of the other contents' captions (``text_score_wrong``);
+- with reference images: the mean style score (image-image cosine) against references of the
+  same style and another content, another style and the same content, and neither; and
+  ``style_score_top1``, how often the style whose references are closest on average is the
+  image's own.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from styledrop.evaluation.data import ScorerData
+from styledrop.evaluation.model import ScorerNet, ScorerOutput
+
+
+@torch.no_grad()
+def predict(model: ScorerNet, images: torch.Tensor, batch_size: int = 256) -> ScorerOutput:
+    """Eval-mode outputs for (N, 3, S, S) uint8 or float [0, 1] images."""
+    model.eval()
+    parts = []
+    for start in range(0, len(images), batch_size):
+        chunk = images[start : start + batch_size]
+        chunk = chunk.float() / 255.0 if chunk.dtype == torch.uint8 else chunk.float()
+        parts.append(model(chunk))
+    return ScorerOutput(
+        embedding=torch.cat([p.embedding for p in parts]),
+        style_logits=torch.cat([p.style_logits for p in parts]),
+        content_logits=torch.cat([p.content_logits for p in parts]),
+    )
+
+
+def _rates(hits: dict[str, torch.Tensor], rows: torch.Tensor) -> dict:
+    out: dict = {"n": int(rows.sum())}
+    for name, hit in hits.items():
+        out[name] = float(hit[rows].float().mean()) if rows.any() else float("nan")
+    return out
+
+
+@torch.no_grad()
+def evaluate(
+    model: ScorerNet,
+    data: ScorerData,
+    caption_embeddings: torch.Tensor | None = None,  # (num_contents, text_dim): "a <noun>"
+    references: ScorerData | None = None,
+) -> dict:
+    out = predict(model, data.images)
+    top5 = out.content_logits.topk(min(5, out.content_logits.shape[1]), dim=1).indices  # (N, 5)
+    hits = {
+        "style_accuracy": out.style_logits.argmax(1) == data.style,
+        "content_top1": top5[:, 0] == data.content,
+        "content_top5": (top5 == data.content[:, None]).any(1),
+    }
+    if caption_embeddings is not None:
+        texts = model.embed_text(caption_embeddings)  # (C, E)
+        scores = out.embedding @ texts.T  # (N, C): text score of every plain caption
+        hits["text_top1"] = scores.argmax(1) == data.content
+        right = scores.gather(1, data.content[:, None]).squeeze(1)  # (N,)
+        hits["text_score_right"] = right
+        hits["text_score_wrong"] = (scores.sum(1) - right) / (scores.shape[1] - 1)
+    if references is not None:
+        hits.update(_style_score_stats(model, out.embedding, data, references))
+
+    report = {"overall": _rates(hits, torch.ones_like(data.style, dtype=torch.bool))}
+    report["per_style"] = {
+        style: _rates(hits, data.style == s) for s, style in enumerate(data.labels.style_ids)
+    }
+    return report
+
+
+def _style_score_stats(
+    model: ScorerNet, embedding: torch.Tensor, data: ScorerData, references: ScorerData
+) -> dict[str, torch.Tensor]:
+    """Per evaluated image: mean style score to reference groups, and nearest-style hit."""
+    ref = predict(model, references.images).embedding  # (R, E)
+    sims = embedding @ ref.T  # (N, R): the style score of every (image, reference) pair
+    same_style = data.style[:, None] == references.style[None, :]
+    same_content = data.content[:, None] == references.content[None, :]
+
+    def mean_over(mask: torch.Tensor) -> torch.Tensor:
+        return (sims * mask).sum(1) / mask.sum(1).clamp(min=1)
+
+    num_styles = len(data.labels.styles)
+    by_style = torch.stack(
+        [mean_over((references.style == s)[None, :].expand_as(sims)) for s in range(num_styles)],
+        dim=1,
+    )  # (N, num_styles)
+    return {
+        "style_score_same_style": mean_over(same_style & ~same_content),
+        "style_score_same_content": mean_over(~same_style & same_content),
+        "style_score_neither": mean_over(~same_style & ~same_content),
+        "style_score_top1": by_style.argmax(1) == data.style,
+    }

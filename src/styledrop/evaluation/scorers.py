@@ -1,0 +1,147 @@
+"""`Scorers`: the paper's CLIP scores and two classifiers, on PIL images and free-text prompts.
+
+    scorers = Scorers.load()                      # models/scorers, the bundled weights
+    scorers.text_scores(images, ["a cow in [V] style"])   # cosine(image, prompt), per image
+    scorers.style_scores(images, reference)       # cosine(image, reference image), per image
+    scorers.classify_style(images)                # [("openmoji-black", 0.97), ...]
+    scorers.classify_content(images, k=5)         # [[("cow", 0.81), ("ox", 0.07), ...], ...]
+
+Every image is brought to RGB (transparency over white, as the emoji were drawn), centre-cropped
+to a square and resized to the scorer's input size (64 px for the bundled one; a 32 px image
+is enlarged, bicubic) before scoring.
+Scores are cosines in [-1, 1]; probabilities are softmax values in [0, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from styledrop.errors import StyleDropError
+from styledrop.evaluation.labels import ScorerLabels
+from styledrop.evaluation.model import ScorerNet, ScorerOutput
+from styledrop.evaluation.prompts import ContentMatcher
+from styledrop.evaluation.weights import load_scorer
+from styledrop.images import image_to_tensor, to_square
+
+BATCH_SIZE = 256
+
+
+def default_text_encoder():
+    """The frozen MiniLM encoder the bundled scorer was trained against (loaded on first use)."""
+    from styledrop.text.minilm import MiniLMTextEncoder
+
+    return MiniLMTextEncoder()
+
+
+def _rgb(image: Image.Image) -> Image.Image:
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+class Scorers:
+    def __init__(self, model: ScorerNet, labels: ScorerLabels, text_encoder=None):
+        self.model = model.eval()
+        self.labels = labels
+        self.matcher = ContentMatcher(labels.contents)
+        self._text_encoder = text_encoder
+
+    @classmethod
+    def load(cls, directory: Path | str | None = None, text_encoder=None) -> Scorers:
+        """The scorer folder `directory` (default: the bundled `models/scorers`)."""
+        model, labels = load_scorer(directory)
+        return cls(model, labels, text_encoder)
+
+    @property
+    def text_encoder(self):
+        if self._text_encoder is None:
+            self._text_encoder = default_text_encoder()
+        return self._text_encoder
+
+    @property
+    def image_size(self) -> int:
+        return self.model.config.image_size
+
+    def to_tensor(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        """PIL images -> (N, 3, S, S) float in [0, 1] at the scorer's input size."""
+        if not images:
+            raise ValueError("no images given")
+        return torch.stack([image_to_tensor(to_square(_rgb(im), self.image_size)) for im in images])
+
+    @torch.no_grad()
+    def outputs(self, images: Sequence[Image.Image]) -> ScorerOutput:
+        x = self.to_tensor(images)  # (N, 3, S, S)
+        parts = [self.model(x[i : i + BATCH_SIZE]) for i in range(0, len(x), BATCH_SIZE)]
+        return ScorerOutput(
+            embedding=torch.cat([p.embedding for p in parts]),
+            style_logits=torch.cat([p.style_logits for p in parts]),
+            content_logits=torch.cat([p.content_logits for p in parts]),
+        )
+
+    @torch.no_grad()
+    def embed_texts(self, prompts: Sequence[str]) -> torch.Tensor:
+        """(N, E) unit-length text embeddings."""
+        pooled = self.text_encoder.encode(list(prompts)).pooled.float()  # (N, text_dim)
+        if pooled.shape[1] != self.model.config.text_dim:
+            raise ValueError(f"text encoder gives {pooled.shape[1]}-d embeddings, the scorer "
+                             f"expects {self.model.config.text_dim}")
+        return self.model.embed_text(pooled)
+
+    def text_scores(self, images: Sequence[Image.Image], prompts: Sequence[str]) -> list[float]:
+        """cosine(image i, prompt i); a single prompt is used for every image."""
+        if len(prompts) not in (1, len(images)):
+            raise ValueError(f"{len(prompts)} prompts for {len(images)} images: give one prompt "
+                             "per image, or one for all")
+        image_emb = self.outputs(images).embedding  # (N, E)
+        unique = sorted(set(prompts))
+        text_emb = self.embed_texts(unique)  # (U, E)
+        rows = [unique.index(p) for p in prompts] * (len(images) if len(prompts) == 1 else 1)
+        return (image_emb * text_emb[rows]).sum(1).clamp(-1, 1).tolist()
+
+    def style_scores(self, images: Sequence[Image.Image], reference: Image.Image) -> list[float]:
+        """cosine(image embedding, reference image embedding), per image."""
+        emb = self.outputs([*images, reference]).embedding  # (N + 1, E)
+        return (emb[:-1] @ emb[-1]).clamp(-1, 1).tolist()
+
+    def classify_style(self, images: Sequence[Image.Image]) -> list[tuple[str, float]]:
+        """The most likely style set of each image, with its probability."""
+        probs = self.outputs(images).style_logits.softmax(1)  # (N, num_styles)
+        best = probs.max(1)
+        ids = self.labels.style_ids
+        return [(ids[i], p) for i, p in zip(best.indices.tolist(), best.values.tolist())]
+
+    def classify_content(
+        self, images: Sequence[Image.Image], k: int = 5
+    ) -> list[list[tuple[str, float]]]:
+        """The k most likely contents of each image (captions, probabilities), best first."""
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        probs = self.outputs(images).content_logits.softmax(1)  # (N, num_contents)
+        top = probs.topk(min(k, probs.shape[1]), dim=1)
+        captions = self.labels.captions
+        return [
+            [(captions[i], p) for i, p in zip(indices, values)]
+            for indices, values in zip(top.indices.tolist(), top.values.tolist())
+        ]
+
+    def content_index(self, text: str) -> int | None:
+        """The content class a prompt or caption names (rule in `prompts.py`), or None."""
+        return self.matcher.match_index(text)
+
+    def require_content(self, text: str) -> int:
+        index = self.content_index(text)
+        if index is None:
+            raise StyleDropError(
+                f"{text!r} names no content of the scorer's vocabulary of "
+                f"{len(self.labels.contents)} (e.g. {', '.join(self.labels.captions[:4])}); "
+                "use a caption from models/scorers/labels.json"
+            )
+        return index
