@@ -6,7 +6,8 @@
 - `prompts`: which vocabulary content a free-text prompt names;
 - `scorers`: `Scorers`, text score, style score, style and content classification on PIL images;
 - `leakage`: the share of images that show the reference's content instead of the prompted one;
-- `cli`: `styledrop score`.
+- `cli`: `styledrop score` (`score_folder` computes what it prints);
+- `runs`: the headline numbers of one StyleDrop run from `score_folder`'s result.
 """
 
 from styledrop.evaluation.leakage import content_leakage, leakage_rate
