@@ -55,7 +55,11 @@ class StyleDropAdapter(Adapter):
         modules = dict(transformer.named_modules())
         for index, name in enumerate(self.sites):
             def hook(_module, _args, output, index=index):
-                return output + self.scale_rows(self.delta(index, output))
+                if self.gate is None:
+                    return output + self.delta(index, output)
+                rows = self.gate.nonzero().flatten()  # only rows that use the adapter pay for it
+                gate = self.gate[rows].to(output.dtype).view(-1, *([1] * (output.dim() - 1)))
+                return output.index_add(0, rows, self.delta(index, output[rows]) * gate)
 
             self._handles.append(modules[name].register_forward_hook(hook))
         self.to(next(transformer.parameters()).device)
