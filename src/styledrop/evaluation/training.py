@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -30,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from styledrop.errors import StyleDropError
+from styledrop.files import atomic_path
 from styledrop.evaluation.accuracy import evaluate
 from styledrop.evaluation.captions import STYLE_FREE, CaptionTable, caption_table
 from styledrop.evaluation.data import Augment, augment, load_scorer_data
@@ -130,9 +130,8 @@ def encode_captions(texts: list[str], text_encoder, cache: Path | None) -> torch
 
 
 def _atomic_save(obj: object, path: Path) -> None:
-    temp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, temp)
-    os.replace(temp, path)
+    with atomic_path(path) as temp:
+        torch.save(obj, temp)
 
 
 @dataclass
