@@ -3,10 +3,11 @@
 Each p x p RGB patch becomes the id of its nearest centroid; decoding pastes the centroids
 back. Emoji are flat colours with crisp edges, which a patch codebook keeps better than a small
 VQ-VAE that this CPU could train (issue 4's calibration: VQModel 18 dB, colours lost). Measured
-on the emoji world at 32 x 32 px (pretraining styles / held-out styles, PSNR):
+on the emoji world at 32 x 32 px by benchmarks/tokenizer_options.py (pretraining / held-out
+styles, PSNR):
 
-    4x4 patches, 1024 codes: 22.2 / 17.9 dB      2x2 patches, 1024 codes: 27.2 / 24.6 dB
-    4x4 patches, 4096 codes: 23.9 / 18.9 dB      2x2 patches, 2048 codes: 28.3 / 25.4 dB
+    4x4 patches, 1024 codes: 22.1 / 17.9 dB      2x2 patches, 1024 codes: 27.3 / 24.6 dB
+    4x4 patches, 4096 codes: 24.0 / 18.9 dB      2x2 patches, 2048 codes: 28.4 / 25.6 dB
 
 It has the same `encode`/`decode` interface as `VQTokenizer`; a base folder that uses it names
 ``["styledrop", "PatchKMeansTokenizer"]`` for ``vqvae`` in model_index.json.

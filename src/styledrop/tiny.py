@@ -102,20 +102,21 @@ def _byte_chars() -> list[str]:
 def make_random_base(path: Path, *, size: str = "tiny", text: str = "clip", seed: int = 0) -> BaseModel:
     """Build a random base, save it to `path` in aMUSEd layout, and return it (on CPU)."""
     spec = SIZES[size]
-    torch.manual_seed(seed)  # module constructors only draw from the global RNG; this is test tooling
-    if text == "clip":
-        with tempfile.TemporaryDirectory() as vocab_dir:
-            encoder = tiny_clip(spec.text_hidden, Path(vocab_dir))
-        text_hidden = spec.text_hidden
-    elif text == "minilm":
-        from .text.minilm import MiniLMTextEncoder
+    with torch.random.fork_rng(devices=[]):  # module constructors draw from the global RNG; keep the caller's
+        torch.manual_seed(seed)
+        if text == "clip":
+            with tempfile.TemporaryDirectory() as vocab_dir:
+                encoder = tiny_clip(spec.text_hidden, Path(vocab_dir))
+            text_hidden = spec.text_hidden
+        elif text == "minilm":
+            from .text.minilm import MiniLMTextEncoder
 
-        encoder, text_hidden = MiniLMTextEncoder(), MiniLMTextEncoder.hidden_size
-    else:
-        raise ValueError(f"text must be 'clip' or 'minilm', got {text!r}")
-    base = BaseModel(
-        name=str(path), transformer=random_transformer(spec, text_hidden).eval().requires_grad_(False),
-        image_tokenizer=VQTokenizer(random_vq(spec)), text_encoder=encoder, mask_id=spec.codebook,
-    )
+            encoder, text_hidden = MiniLMTextEncoder(), MiniLMTextEncoder.hidden_size
+        else:
+            raise ValueError(f"text must be 'clip' or 'minilm', got {text!r}")
+        base = BaseModel(
+            name=str(path), transformer=random_transformer(spec, text_hidden).eval().requires_grad_(False),
+            image_tokenizer=VQTokenizer(random_vq(spec)), text_encoder=encoder, mask_id=spec.codebook,
+        )
     save_base(base, Path(path))
     return base

@@ -24,9 +24,6 @@ class TextEmbedding:
     states: torch.Tensor  # (B, L, D) token states for cross-attention
     pooled: torch.Tensor  # (B, P) pooled embedding for the adaptive norms
 
-    def __len__(self) -> int:
-        return self.states.shape[0]
-
     def index(self, rows: torch.Tensor | list[int]) -> TextEmbedding:
         """Pick rows (with repetition) in the given order."""
         rows = torch.as_tensor(rows, dtype=torch.long, device=self.states.device)

@@ -131,8 +131,9 @@ def pretrain_base(data_dir: Path, work_dir: Path, out_dir: Path, config: Pretrai
     plain_ids = [[index[p] for p in group] for group in plain]
 
     generator = torch.Generator().manual_seed(config.seed + 1)  # batches, masks, dropout
-    torch.manual_seed(config.seed)  # UVit2DModel's initialisation draws from the global RNG
-    transformer = build_transformer(config)
+    with torch.random.fork_rng(devices=[]):  # UVit2DModel's init draws from the global RNG; keep the caller's
+        torch.manual_seed(config.seed)
+        transformer = build_transformer(config)
     position = PositionEmbedding.for_transformer(transformer, generator=torch.Generator().manual_seed(config.seed))
     trained = torch.nn.ModuleDict({"transformer": transformer, "position": position})
     optimizer = torch.optim.AdamW(trained.parameters(), lr=config.lr, betas=(0.9, 0.99), weight_decay=config.weight_decay)
