@@ -3,7 +3,7 @@
     python benchmarks/scorers_train.py --data data/emoji --out runs/scorers --export models/scorers
 
 OUT (git-ignored runs/ by default) holds the checkpoint and the cached caption embeddings as
-well; rerun the same command after an interruption and it continues from OUT/checkpoint.pt.
+well; rerun the same command after an interruption and it continues from OUT/checkpoint.safetensors.
 `--export` copies the finished scorer folder's files (weights, config.json, labels.json,
 metrics.json) to the bundled place. The model card, models/scorers/README.md, is written by
 hand from metrics.json; this script does not touch it.

@@ -116,10 +116,14 @@ def cmd_info(args) -> int:
 
 
 def cmd_pretrain(args) -> int:
-    from .world.pretrain import PretrainConfig, pretrain_base
+    from .world.pretrain import PretrainConfig, export_checkpoint, pretrain_base
 
-    config = load_settings(PretrainConfig, args.config, {"steps": args.steps, "threads": args.threads, "seed": args.seed},
-                           section="pretrain")
+    if args.export_only:
+        step = export_checkpoint(args.work, args.out)
+        print(f"wrote the base model at step {step} to {args.out}")
+        return 0
+    config = load_settings(PretrainConfig, args.config, {"steps": args.steps, "threads": args.threads, "seed": args.seed,
+                                                          "contents": args.contents}, section="pretrain")
     if not (args.data / "manifest.jsonl").is_file():
         raise StyleDropError(f"{args.data} has no manifest.jsonl: build the dataset first with "
                              f"`styledrop data emoji --out {args.data}`")
@@ -195,6 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--seed", type=int)
     pre.add_argument("--config", type=Path, help="TOML file with a [pretrain] table")
     pre.add_argument("--restart", action="store_true", help="ignore an existing checkpoint in --work")
+    pre.add_argument("--contents", choices=["base", "all"],
+                     help="train the transformer on the 128 base contents (default) or the whole vocabulary")
+    pre.add_argument("--export-only", action="store_true",
+                     help="write --out from the latest checkpoint in --work and stop (a running job keeps running)")
     pre.set_defaults(func=cmd_pretrain)
 
     demo = sub.add_parser("demo", help="run the offline demo end to end")

@@ -1,17 +1,21 @@
 """Pretraining the emoji-world base on a fake dataset: it runs, resumes exactly, and the result
 loads as a base that samples."""
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
 from styledrop.base import load_base
 from styledrop.pipeline import SampleConfig, StyleDropPipeline
-from styledrop.world.pretrain import PretrainConfig, caption_variants, pretrain_base
+from styledrop.errors import StyleDropError
+from styledrop.world.manifest import ManifestRecord
+from styledrop.world.pretrain import (BASE_CONTENTS, PretrainConfig, caption_variants, export_checkpoint, pretrain_base,
+                                      transformer_records)
 
 from .test_emoji_dataset import build
 
 TINY = dict(resolution=32, patch=4, codes=8, kmeans_iterations=3, hidden=16, layers=1, heads=1, block_channels=8,
-            batch_size=4, warmup=2, checkpoint_every=2, threads=1)
+            batch_size=4, warmup=2, checkpoint_every=2, threads=1, contents="all")
 
 
 def test_pretrain_resumes_exactly_and_makes_a_base(tmp_path, fake_packages):
@@ -32,6 +36,29 @@ def test_pretrain_resumes_exactly_and_makes_a_base(tmp_path, fake_packages):
     assert base.position is not None and base.position.table.shape == (1, 8, 8, 8)
     tokens = StyleDropPipeline(base).sample_tokens(["A cow"], [0], SampleConfig(steps=3))
     assert tokens.shape == (1, 8, 8) and tokens.max() < 8
+
+    assert export_checkpoint(tmp_path / "a", tmp_path / "exported") == 4
+    exported = load_file(str(tmp_path / "exported" / "transformer" / "diffusion_pytorch_model.safetensors"))
+    finished = load_file(str(tmp_path / "a-base" / "transformer" / "diffusion_pytorch_model.safetensors"))
+    assert exported.keys() == finished.keys() and all(torch.equal(exported[k], finished[k]) for k in finished)
+
+
+def record(caption: str, split: str) -> ManifestRecord:
+    return ManifestRecord(content_id=caption, name=caption, caption=caption, synonyms=(), category="animal",
+                          style="noto", split=split, paths={}, source_file="", package="", license="")
+
+
+def test_base_contents_keep_only_listed_pretraining_images():
+    import json
+
+    listed = json.loads(BASE_CONTENTS.read_text())["contents"]
+    assert len(listed) == len(set(listed)) == 128 and {"cow", "watermelon", "piano"} <= set(listed)
+    records = [record("cow", "pretrain"), record("cow", "heldout_style"), record("cow", "heldout_pair"),
+               record("not a base content", "pretrain")]
+    assert transformer_records(records, "base") == records[:1]
+    assert transformer_records(records, "all") == [records[0], records[3]]
+    with pytest.raises(StyleDropError, match="contents='all'"):
+        transformer_records(records[3:], "base")
 
 
 def test_caption_variants_use_the_style_words_and_plain_nouns():

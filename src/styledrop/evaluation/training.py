@@ -27,17 +27,20 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from safetensors import safe_open
+from safetensors.torch import save_file
 
 from styledrop.errors import StyleDropError
 from styledrop.files import atomic_path
+from styledrop.training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from styledrop.evaluation.accuracy import evaluate
 from styledrop.evaluation.captions import STYLE_FREE, CaptionTable, caption_table
 from styledrop.evaluation.data import Augment, augment, load_scorer_data
 from styledrop.evaluation.model import SIZES, ScorerNet, initialize, scorer_config
 from styledrop.evaluation.weights import save_scorer
 
-CHECKPOINT_NAME = "checkpoint.pt"
-CAPTIONS_CACHE = "caption_embeddings.pt"
+CHECKPOINT_NAME = "checkpoint.safetensors"
+CAPTIONS_CACHE = "caption_embeddings.safetensors"
 METRICS_NAME = "metrics.json"
 
 
@@ -117,21 +120,17 @@ def _dropout(x: torch.Tensor, p: float, generator: torch.Generator) -> torch.Ten
 
 
 def encode_captions(texts: list[str], text_encoder, cache: Path | None) -> torch.Tensor:
-    """(T, text_dim) sentence embeddings of `texts`, read from / written to `cache`."""
+    """(T, text_dim) sentence embeddings of `texts`, read from / written to `cache` (safetensors)."""
     if cache is not None and cache.is_file():
-        stored = torch.load(cache, weights_only=True)
-        if stored["texts"] == texts:
-            return stored["embeddings"]
+        with safe_open(str(cache), framework="pt") as handle:
+            if json.loads(handle.metadata()["texts"]) == texts:
+                return handle.get_tensor("embeddings")
     chunks = [text_encoder.encode(texts[i : i + 256]).pooled for i in range(0, len(texts), 256)]
     embeddings = torch.cat(chunks).float()
     if cache is not None:
-        _atomic_save({"texts": texts, "embeddings": embeddings}, cache)
+        with atomic_path(cache) as temp:
+            save_file({"embeddings": embeddings.contiguous()}, str(temp), metadata={"texts": json.dumps(texts)})
     return embeddings
-
-
-def _atomic_save(obj: object, path: Path) -> None:
-    with atomic_path(path) as temp:
-        torch.save(obj, temp)
 
 
 @dataclass
@@ -153,7 +152,7 @@ def train_scorers(
 ) -> dict:
     """Train on the non-evaluation images of `dataset_dir`; write a scorer folder to `out_dir`.
 
-    Resumes from `out_dir/checkpoint.pt` when it exists (same settings required). Returns the
+    Resumes from `out_dir/checkpoint.safetensors` when it exists (same settings required). Returns the
     evaluation metrics, also written to `out_dir/metrics.json`.
     """
     out_dir = Path(out_dir)
@@ -260,22 +259,19 @@ def _jsonable(value):
 
 
 def _save_checkpoint(path, model, optimizer, state: _State, settings, elapsed: float) -> None:
-    _atomic_save({
-        "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-        "step": state.step, "order": state.order, "position": state.position,
-        "generator": state.generator, "settings": _jsonable(asdict(settings)),
-        "elapsed": elapsed,
-    }, path)
+    extra = {"order": state.order, "position": torch.tensor(state.position), "elapsed": torch.tensor(elapsed)}
+    save_checkpoint(Checkpoint(state.step, model.state_dict(), optimizer.state_dict(), state.generator,
+                               _jsonable(asdict(settings)), [], extra), path)
 
 
 def _load_checkpoint(path, model, optimizer, settings) -> tuple[_State, float]:
-    ckpt = torch.load(path, weights_only=True)
-    if ckpt["settings"] != _jsonable(asdict(settings)):
+    ckpt = load_checkpoint(path)
+    if ckpt.settings != _jsonable(asdict(settings)):
         raise StyleDropError(
             f"{path} was written with other settings; use the same settings to resume, or "
             "delete the checkpoint to start over"
         )
-    model.load_state_dict(ckpt["model"])
-    optimizer.load_state_dict(ckpt["optimizer"])
-    state = _State(ckpt["step"], ckpt["order"], ckpt["position"], ckpt["generator"])
-    return state, float(ckpt["elapsed"])
+    model.load_state_dict(ckpt.weights)
+    optimizer.load_state_dict(ckpt.optimizer)
+    state = _State(ckpt.step, ckpt.extra["order"], int(ckpt.extra["position"]), ckpt.rng)
+    return state, float(ckpt.extra["elapsed"])

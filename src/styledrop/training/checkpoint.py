@@ -8,7 +8,7 @@ with exactly the weights of an uninterrupted one (tests/test_training.py).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -33,6 +33,7 @@ class Checkpoint:
     rng: torch.Tensor  # torch.Generator.get_state()
     settings: dict
     losses: list[float]
+    extra: dict[str, torch.Tensor] = field(default_factory=dict)  # loop state of the caller (data order, ...)
 
 
 def save_checkpoint(ckpt: Checkpoint, path: Path) -> None:
@@ -40,6 +41,7 @@ def save_checkpoint(ckpt: Checkpoint, path: Path) -> None:
     for index, state in ckpt.optimizer["state"].items():
         for key, value in state.items():
             tensors[f"optim/{index}/{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
+    tensors |= {f"extra/{k}": torch.as_tensor(v).cpu().contiguous() for k, v in ckpt.extra.items()}
     tensors["rng"] = ckpt.rng
     meta = {
         "step": str(ckpt.step), "settings": json.dumps(ckpt.settings), "losses": json.dumps(ckpt.losses),
@@ -63,5 +65,6 @@ def load_checkpoint(path: Path) -> Checkpoint:
             _, index, name = key.split("/", 2)
             state.setdefault(int(index), {})[name] = value
     optimizer = {"state": state, "param_groups": json.loads(meta["param_groups"])}
+    extra = {k.removeprefix("extra/"): v for k, v in tensors.items() if k.startswith("extra/")}
     return Checkpoint(int(meta["step"]), weights, optimizer, tensors["rng"], json.loads(meta["settings"]),
-                      json.loads(meta["losses"]))
+                      json.loads(meta["losses"]), extra)

@@ -1,7 +1,9 @@
 """Pretrain the emoji-world base: a patch k-means tokenizer and a UVit2DModel, on CPU.
 
 Only the pretraining split is used (the four pretraining style sets, minus the held-out
-(content, style) pairs); held-out styles never reach the tokenizer or the transformer.
+(content, style) pairs); held-out styles never reach the tokenizer or the transformer. The tokenizer
+is fitted on the whole pretraining split; the transformer, by default, on the 128 contents of
+`base_contents.json` (why: see that file), so that each image is seen hundreds of times in budget.
 
 Captions: "A {noun} in {style words} style" with the noun drawn from the content's caption and
 synonyms, and with probability `plain_caption` just "A {noun}", so that the base also answers
@@ -31,6 +33,7 @@ from tqdm.auto import tqdm
 
 from ..base import BaseModel, save_base
 from ..config import save_settings
+from ..errors import StyleDropError
 from ..images import image_to_tensor
 from ..patch_tokenizer import PatchKMeansTokenizer, psnr
 from ..position import PositionEmbedding
@@ -55,6 +58,8 @@ class PretrainConfig:
     text_max_length: int = 16
     batch_size: int = 32
     steps: int = 1200
+    contents: str = "base"  # "base": the contents of base_contents.json; "all": the whole vocabulary
+    mirror: bool = False  # also train on mirror images (twice the data, half the epochs)
     lr: float = 1e-3
     warmup: int = 200
     weight_decay: float = 0.01
@@ -70,6 +75,23 @@ def caption_variants(record: ManifestRecord) -> tuple[list[str], list[str]]:
     nouns = [record.caption, *record.synonyms[:2]]
     words = STYLE_WORDS[record.style]
     return [f"A {n} in {words} style" for n in nouns], [f"A {n}" for n in nouns]
+
+
+BASE_CONTENTS = Path(__file__).with_name("base_contents.json")
+CONTENT_CHOICES = ("base", "all")
+
+
+def transformer_records(records: list[ManifestRecord], contents: str) -> list[ManifestRecord]:
+    """The pretraining-split records the transformer trains on."""
+    if contents not in CONTENT_CHOICES:
+        raise StyleDropError(f"pretrain contents {contents!r} is not one of {', '.join(CONTENT_CHOICES)}")
+    chosen = [r for r in records if r.split == "pretrain"]
+    if contents == "base":
+        wanted = set(json.loads(BASE_CONTENTS.read_text())["contents"])
+        chosen = [r for r in chosen if r.caption in wanted]
+    if not chosen:
+        raise StyleDropError(f"no pretraining images for contents={contents!r}; pass contents='all' for this dataset")
+    return chosen
 
 
 def build_transformer(config: PretrainConfig) -> UVit2DModel:
@@ -104,22 +126,28 @@ def pretrain_base(data_dir: Path, work_dir: Path, out_dir: Path, config: Pretrai
     torch.set_num_threads(config.threads)
     work_dir.mkdir(parents=True, exist_ok=True)
     save_settings(config, work_dir / "pretrain.json")
-    records = [r for r in load_manifest(data_dir) if r.split == "pretrain"]
-    images = load_images(records, config.resolution)  # (I, 3, R, R)
-    images = torch.cat([images, images.flip(-1)])  # mirror images double the data
-    owners = records + records
+    all_records = load_manifest(data_dir)
+    records = transformer_records(all_records, config.contents)
 
     tokenizer_dir = work_dir / "vqvae"
     start = time.time()
     if (tokenizer_dir / "config.json").exists():
         tokenizer = PatchKMeansTokenizer.load(tokenizer_dir)
     else:
+        fit_images = load_images([r for r in all_records if r.split == "pretrain"], config.resolution)
+        fit_images = torch.cat([fit_images, fit_images.flip(-1)])
         kmeans_rng = torch.Generator().manual_seed(config.seed)
-        tokenizer = PatchKMeansTokenizer.fit(images, config.patch, config.codes, kmeans_rng, config.kmeans_iterations)
+        tokenizer = PatchKMeansTokenizer.fit(fit_images, config.patch, config.codes, kmeans_rng,
+                                             config.kmeans_iterations)
         tokenizer.save(tokenizer_dir)
+    images = load_images(records, config.resolution)  # (I, 3, R, R)
+    owners = records
+    if config.mirror:
+        images, owners = torch.cat([images, images.flip(-1)]), records + records
     tokens = tokenizer.encode(images).flatten(1)  # (I, N), once
     reconstructed = tokenizer.decode(tokens.view(len(images), *tokenizer_grid(config)))
-    report = {"tokenizer_seconds": round(time.time() - start, 1),
+    report = {"tokenizer_seconds": round(time.time() - start, 1), "training_images": len(images),
+              "training_contents": len({r.content_id for r in records}),
               "tokenizer_psnr_pretrain": round(psnr(reconstructed, images), 2)}
 
     encoder = MiniLMTextEncoder(max_length=config.text_max_length)
@@ -183,12 +211,33 @@ def pretrain_base(data_dir: Path, work_dir: Path, out_dir: Path, config: Pretrai
     report |= {"steps": step, "train_seconds_this_run": round(time.time() - train_start, 1),
                "final_loss_avg50": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 4)}
 
-    trained.eval().requires_grad_(False)
-    base = BaseModel(name="styledrop/emoji-base", transformer=transformer.half(), image_tokenizer=tokenizer,
-                     text_encoder=encoder, mask_id=mask_id, position=position)
-    save_base(base, out_dir)
+    write_base(transformer, position, tokenizer, encoder, out_dir)
     (work_dir / "report.json").write_text(json.dumps(report, indent=2))
     return report
+
+
+def write_base(transformer: UVit2DModel, position: PositionEmbedding, tokenizer: PatchKMeansTokenizer,
+               encoder: MiniLMTextEncoder, out_dir: Path) -> None:
+    transformer.eval().requires_grad_(False)
+    base = BaseModel(name="styledrop/emoji-base", transformer=transformer.half(), image_tokenizer=tokenizer,
+                     text_encoder=encoder, mask_id=tokenizer.codebook_size, position=position)
+    save_base(base, out_dir)
+
+
+def export_checkpoint(work_dir: Path, out_dir: Path) -> int:
+    """Write a base folder from the latest checkpoint in `work_dir` (a running job keeps running)."""
+    ckpt_file = work_dir / "transformer.ckpt.safetensors"
+    if not ckpt_file.exists():
+        raise StyleDropError(f"{work_dir} has no transformer.ckpt.safetensors yet: wait for the first checkpoint")
+    ckpt = load_checkpoint(ckpt_file)
+    config = PretrainConfig(**ckpt.settings)
+    transformer = build_transformer(config)
+    position = PositionEmbedding.for_transformer(transformer)
+    trained = torch.nn.ModuleDict({"transformer": transformer, "position": position})
+    trained.load_state_dict(ckpt.weights)
+    encoder = MiniLMTextEncoder(max_length=config.text_max_length)
+    write_base(transformer, position, PatchKMeansTokenizer.load(work_dir / "vqvae"), encoder, out_dir)
+    return ckpt.step
 
 
 def tokenizer_grid(config: PretrainConfig) -> tuple[int, int]:
