@@ -9,7 +9,10 @@
    picture grid of the first pairs.
 
     .venv/bin/python benchmarks/base_quality.py [--base models/emoji-base] [--data data/emoji]
-        [--images-per-pair 2] [--out runs/base-quality]
+        [--images-per-pair 2] [--sweep] [--out runs/base-quality]
+
+With --sweep it first tries content guidance x choice temperature on half the held-out pairs
+(a small model wants far less guidance than aMUSEd's 5) and judges the full set with the best.
 
 Needs the dataset (`styledrop data emoji --out data/emoji`) for the held-out pairs and images.
 """
@@ -28,7 +31,7 @@ from styledrop.bundled import default_base
 from styledrop.grid import make_grid
 from styledrop.images import image_to_tensor
 from styledrop.patch_tokenizer import psnr
-from styledrop.pipeline import SampleConfig, StyleDropPipeline
+from styledrop.pipeline import SampleConfig, StyleDropPipeline, sampler_settings
 from styledrop.world.manifest import load_manifest
 from styledrop.world.pretrain import STYLE_WORDS
 
@@ -48,12 +51,50 @@ def tokenizer_report(base, records, out: Path) -> dict:
     return report
 
 
+def judge(base, pairs, config: SampleConfig, scorers) -> tuple[dict, list]:
+    """Draw `config.num_images` images per held-out pair and score style and content."""
+    prompts = [f"A {r.caption} in {STYLE_WORDS[r.style]} style" for r in pairs]
+    results = StyleDropPipeline(base).generate(prompts, config, show_progress=False)
+    images = [g.image for g in results]
+    wanted = [r for r in pairs for _ in range(config.num_images)]
+    styles = scorers.classify_style(images)
+    contents = scorers.classify_content(images, k=5)
+    style_ok = [s == r.style for (s, _), r in zip(styles, wanted)]
+    top1 = [c[0][0] == r.caption for c, r in zip(contents, wanted)]
+    top5 = [any(name == r.caption for name, _ in c) for c, r in zip(contents, wanted)]
+    return {"images": len(images), "style_accuracy": round(sum(style_ok) / len(images), 4),
+            "content_top1": round(sum(top1) / len(images), 4), "content_top5": round(sum(top5) / len(images), 4)}, results
+
+
+def sweep(base, pairs, args, scorers) -> dict:
+    """Content guidance x choice temperature on every other held-out pair: which sampler suits this base."""
+    subset = pairs[::2]
+    rows = []
+    for scale in args.sweep_scales:
+        for temperature in args.sweep_temperatures:
+            config = sampler_settings(base, overrides={"steps": args.steps, "num_images": 1, "batch_size": 16,
+                                                       "content_scale": scale, "temperature": temperature})
+            metrics, _ = judge(base, subset, config, scorers)
+            rows.append({"content_scale": scale, "temperature": temperature, **metrics})
+            print(f"| {scale} | {temperature} | {metrics['style_accuracy']:.3f} | {metrics['content_top1']:.3f} "
+                  f"| {metrics['content_top5']:.3f} |", flush=True)
+    best = max(rows, key=lambda r: (r["content_top5"] + r["style_accuracy"], r["content_top1"]))
+    return {"pairs": len(subset), "steps": args.steps, "rows": rows,
+            "best": {"content_scale": best["content_scale"], "temperature": best["temperature"]}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", default=default_base())
     parser.add_argument("--data", type=Path, default=Path("data/emoji"))
     parser.add_argument("--images-per-pair", type=int, default=2)
     parser.add_argument("--steps", type=int, default=24)
+    parser.add_argument("--content-scale", type=float, help="default: the base's sampling.json, else 5")
+    parser.add_argument("--temperature", type=float, help="default: the base's sampling.json, else 4.5")
+    parser.add_argument("--sweep", action="store_true", help="first try each --sweep-scales x --sweep-temperatures "
+                        "on half the pairs, print the table, and judge the full set with the best pair")
+    parser.add_argument("--sweep-scales", type=float, nargs="+", default=[0.0, 0.5, 1.0, 2.0, 5.0])
+    parser.add_argument("--sweep-temperatures", type=float, nargs="+", default=[1.0, 2.0, 4.5])
     parser.add_argument("--out", type=Path, default=Path("runs/base-quality"))
     args = parser.parse_args()
     from styledrop.evaluation.scorers import Scorers
@@ -62,37 +103,38 @@ def main() -> None:
     base = load_base(args.base)
     records = load_manifest(args.data)
     tokenizer = tokenizer_report(base, records, args.out)
-
     pairs = [r for r in records if r.split == "heldout_pair"]
-    prompts = [f"A {r.caption} in {STYLE_WORDS[r.style]} style" for r in pairs]
-    config = SampleConfig(steps=args.steps, num_images=args.images_per_pair, content_scale=5.0, batch_size=16)
-    results = StyleDropPipeline(base).generate(prompts, config)
-    images = [g.image for g in results]
-    wanted = [r for r in pairs for _ in range(args.images_per_pair)]
     scorers = Scorers.load()
-    styles = scorers.classify_style(images)
-    contents = scorers.classify_content(images, k=5)
-    style_ok = [s == r.style for (s, _), r in zip(styles, wanted)]
-    top1 = [c[0][0] == r.caption for c, r in zip(contents, wanted)]
-    top5 = [any(name == r.caption for name, _ in c) for c, r in zip(contents, wanted)]
-    report = {
-        "base": str(args.base), "tokenizer_psnr_db": tokenizer,
-        "heldout_pairs": len(pairs), "images": len(images), "sampler": config.__dict__,
-        "style_accuracy": round(sum(style_ok) / len(images), 4),
-        "content_top1": round(sum(top1) / len(images), 4), "content_top5": round(sum(top5) / len(images), 4),
-    }
-    rows = [[g.image for g in results[i : i + args.images_per_pair * 8 : args.images_per_pair]]
-            for i in range(0, min(len(results), args.images_per_pair * 32), args.images_per_pair * 8)]
+    chosen = {"content_scale": args.content_scale, "temperature": args.temperature}
+    report = {"base": str(args.base), "tokenizer_psnr_db": tokenizer, "heldout_pairs": len(pairs)}
+    if args.sweep:
+        print("| content scale | temperature | style accuracy | content top-1 | content top-5 |\n|---|---|---|---|---|")
+        report["sweep"] = sweep(base, pairs, args, scorers)
+        chosen = report["sweep"]["best"]
+        (args.out / "report.json").write_text(json.dumps(report, indent=2))
+    config = sampler_settings(base, overrides={"steps": args.steps, "num_images": args.images_per_pair,
+                                               "batch_size": 16, **chosen})
+    metrics, results = judge(base, pairs, config, scorers)
+    report |= {"sampler": config.__dict__, **metrics}
+    per_row = 8
+    truth = [Image.open(r.paths[base.resolution]).convert("RGB") for r in pairs]
+    rows = []
+    for start in range(0, min(len(pairs), 32), per_row):
+        rows.append(truth[start : start + per_row])  # the held-out real image, never trained on
+        rows.append([results[i * args.images_per_pair].image for i in range(start, min(start + per_row, len(pairs)))])
     make_grid(rows, min_cell=64).save(args.out / "heldout_pairs.png")
+    prompts = [f"A {r.caption} in {STYLE_WORDS[r.style]} style" for r in pairs]
     (args.out / "heldout_pairs.txt").write_text("\n".join(prompts[:32]) + "\n")
     (args.out / "report.json").write_text(json.dumps(report, indent=2))
     print("| measure | value |\n|---|---|")
     for name, value in tokenizer.items():
         print(f"| tokenizer PSNR, {name} | {value} dB |")
-    print(f"| held-out pairs: style accuracy ({len(images)} images) | {report['style_accuracy']:.3f} |")
-    print(f"| held-out pairs: content accuracy, top-1 | {report['content_top1']:.3f} |")
-    print(f"| held-out pairs: content accuracy, top-5 | {report['content_top5']:.3f} |")
-    print(f"pictures: {args.out / 'tokenizer.png'}, {args.out / 'heldout_pairs.png'} (prompts in heldout_pairs.txt)")
+    print(f"| sampler | content scale {config.content_scale}, temperature {config.temperature}, {config.steps} steps |")
+    print(f"| held-out pairs: style accuracy ({metrics['images']} images) | {metrics['style_accuracy']:.3f} |")
+    print(f"| held-out pairs: content accuracy, top-1 | {metrics['content_top1']:.3f} |")
+    print(f"| held-out pairs: content accuracy, top-5 | {metrics['content_top5']:.3f} |")
+    print(f"pictures: {args.out / 'tokenizer.png'}, {args.out / 'heldout_pairs.png'} "
+          "(odd rows: the real held-out images; even rows: the base's drawings; prompts in heldout_pairs.txt)")
 
 
 if __name__ == "__main__":

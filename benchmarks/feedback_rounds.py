@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import replace
 from pathlib import Path
 
 from styledrop.adapters.io import load_adapter_file
@@ -33,14 +32,14 @@ from styledrop.feedback.score import score_pool
 from styledrop.feedback.select import select_pool
 from styledrop.generation import generate_to_folder
 from styledrop.images import image_to_tensor, load_image, to_square
-from styledrop.pipeline import SampleConfig
+from styledrop.pipeline import sampler_settings
 from styledrop.training.loop import TrainConfig, train_adapter
 from styledrop.world.manifest import load_manifest
 
 EVAL_CONTENTS = ["cow", "piano", "banana", "house", "cat", "rocket", "tree", "car"]
 ROUND1 = TrainConfig(steps=300, lr=1e-3, rank=4, shared=True, checkpoint_every=100)
 ROUND2 = RoundConfig(steps=300, lr=1e-3, checkpoint_every=100)
-SAMPLE = SampleConfig(steps=24, num_images=2, seed=1000)
+SAMPLE = {"steps": 24, "num_images": 2, "seed": 1000}  # over the base's sampling.json
 SIMULATED = "simulated-human"
 
 
@@ -58,7 +57,7 @@ def simulate_human(pool: Path, scorers, style: str, limit: int = 10) -> int:
 
 def evaluate(base, adapter_path: Path, reference: Path, content: str, style: str, out: Path, scorers) -> dict:
     prompts = [f"A {c} in [V] style" for c in EVAL_CONTENTS]
-    generate_to_folder(base, prompts, SAMPLE, out, style=load_adapter_file(adapter_path), show_progress=False)
+    generate_to_folder(base, prompts, sampler_settings(base, overrides=SAMPLE), out, style=load_adapter_file(adapter_path), show_progress=False)
     record = json.loads((out / "generation.json").read_text())
     pairs = [(out / r["file"], r["prompt"]) for r in record["images"]]
     return summarise(score_folder(pairs, reference, scorers, content), style)
@@ -88,7 +87,7 @@ def main() -> None:
         pool = work / "pool"
         if not (pool / "pool.json").exists():
             make_pool(base, r1, reference, default_prompts(args.prompts, "[V]", [caption]), args.images_per_prompt,
-                      replace(SAMPLE, seed=0), pool, show_progress=False)
+                      sampler_settings(base, overrides={**SAMPLE, "seed": 0}), pool, show_progress=False)
             score_pool(pool, scorers)
         for policy in ("clip", "random", SIMULATED):
             if policy == SIMULATED:

@@ -72,6 +72,27 @@ def test_settings_precedence_defaults_toml_flags(tiny_base_dir, style_png, tmp_p
     assert (training["steps"], training["rank"], training["lr"], training["batch_size"]) == (2, 2, 0.001, 8)
 
 
+def test_generate_uses_the_bases_sampling_file_under_the_flags(tiny_base_dir, tmp_path, capsys):
+    import shutil
+
+    base = tmp_path / "base"
+    shutil.copytree(tiny_base_dir, base)
+    (base / "sampling.json").write_text(json.dumps({"settings": {"content_scale": 1.5, "temperature": 2.0}}))
+    out = tmp_path / "images"
+    code, _, err = run(capsys, "generate", "--base", base, "--prompt", "A cow", "--steps", 2, "--temperature", 3,
+                       "--out", out)
+    assert code == 0, err
+    used = json.loads((out / "config.json").read_text())
+    assert (used["content_scale"], used["temperature"], used["steps"]) == (1.5, 3.0, 2)
+
+    (base / "sampling.json").write_text(json.dumps({"settings": {"content_scael": 1.5}}))
+    code, _, err = run(capsys, "generate", "--base", base, "--prompt", "A cow", "--out", out)
+    assert code == 2 and "sampling.json" in err and "content_scale" in err and "Traceback" not in err
+    (base / "sampling.json").write_text("[1, 2]")
+    code, _, err = run(capsys, "generate", "--base", base, "--prompt", "A cow", "--out", out)
+    assert code == 2 and "sampling.json" in err and "Traceback" not in err
+
+
 def test_resume_flag_continues_a_run(tiny_base_dir, style_png, tmp_path, capsys):
     common = ["train", "--base", tiny_base_dir, "--image", style_png, "--caption", "A x in [V] style",
               "--out", tmp_path / "a.safetensors", "--checkpoint-every", 2, "--lr", 0.01]

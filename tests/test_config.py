@@ -60,6 +60,14 @@ def test_precedence_defaults_then_toml_then_flags(tmp_path):
     assert settings.out == Path("runs")  # default
 
 
+def test_given_defaults_sit_between_the_class_defaults_and_the_file(tmp_path):
+    path = toml(tmp_path, "lr = 0.5\n")
+    settings = load_settings(Train, path, {"steps": 7}, defaults={"steps": 3, "lr": 0.25, "name": "base"})
+    assert (settings.steps, settings.lr, settings.name) == (7, 0.5, "base")
+    message = error(defaults={"stpes": 3}, defaults_where="models/x/sampling.json")
+    assert "models/x/sampling.json" in message and "steps" in message
+
+
 def test_section(tmp_path):
     path = toml(tmp_path, "[train]\nsteps = 3\n[sample]\nsteps = 99\nanything = 1\n")
     assert load_settings(Train, path, section="train").steps == 3

@@ -26,9 +26,11 @@ def test_position_embedding_separates_interior_positions_and_round_trips(tiny_ba
     after = all_masked_logits(tiny_base)
     assert not torch.allclose(after[:, 3, 3], after[:, 4, 4])
 
+    tiny_base.sampling = {"content_scale": 1.0}
     save_base(tiny_base, tmp_path / "base")
     loaded = load_base(tmp_path / "base")
     assert torch.equal(loaded.position.table, tiny_base.position.table)
+    assert loaded.sampling == {"content_scale": 1.0}
     torch.testing.assert_close(all_masked_logits(loaded), after)
     without = load_base(tmp_path / "base")
     assert loaded.transformer_hash() == without.transformer_hash()

@@ -6,6 +6,8 @@
     text_encoder/         CLIPTextModelWithProjection, or {"kind": "minilm", ...} for MiniLM
     tokenizer/            CLIPTokenizer files (CLIP only)
     scheduler/            AmusedScheduler config: the [MASK] id and the masking schedule
+    sampling.json         optional (styledrop): sampler settings measured to suit this base, e.g. a
+                          lower guidance scale for a small model; the user's settings override them
 
 The text encoder a folder uses is read from ``model_index.json``: aMUSEd's entry
 ``["transformers", "CLIPTextModelWithProjection"]`` means CLIP, ``["styledrop",
@@ -34,6 +36,7 @@ VQ_ENTRY = ["diffusers", "VQModel"]
 PATCH_ENTRY = ["styledrop", "PatchKMeansTokenizer"]
 CLIP_ENTRY = ["transformers", "CLIPTextModelWithProjection"]
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+SAMPLING = "sampling.json"
 AESTHETIC_SCORE = 6  # aMUSEd's default micro-conditioning
 
 
@@ -48,6 +51,7 @@ class BaseModel:
     mask_id: int
     schedule: str = "cosine"
     position: PositionEmbedding | None = None  # learned positions of the emoji base (position.py)
+    sampling: dict = field(default_factory=dict)  # SampleConfig fields from sampling.json, under the user's
     _hash: str | None = field(default=None, repr=False)
 
     def __post_init__(self):
@@ -139,9 +143,22 @@ def load_base(name: str | os.PathLike, device: torch.device | str = "cpu") -> Ba
     base = BaseModel(
         name=str(name), transformer=transformer.eval().requires_grad_(False), image_tokenizer=image_tokenizer,
         text_encoder=text_encoder, mask_id=scheduler.config.mask_token_id, schedule=scheduler.config.masking_schedule,
-        position=position,
+        position=position, sampling=_load_sampling(path / SAMPLING),
     )
     return base.to(device)
+
+
+def _load_sampling(file: Path) -> dict:
+    if not file.is_file():
+        return {}
+    try:
+        settings = json.loads(file.read_text())["settings"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise StyleDropError(f"{file} is not a sampling file ({err}); expected "
+                             '{"settings": {"content_scale": ...}}; fix or delete it') from err
+    if not isinstance(settings, dict):
+        raise StyleDropError(f"{file}: 'settings' must be a table of sampler settings, not {settings!r}")
+    return settings
 
 
 def _load_image_tokenizer(path: Path, entry) -> ImageTokenizer:
@@ -197,3 +214,5 @@ def save_base(base: BaseModel, path: Path) -> None:
         (path / "text_encoder" / "config.json").write_text(json.dumps(base.text_encoder.config(), indent=2))
         index |= {"text_encoder": MINILM_ENTRY, "tokenizer": [None, None]}
     (path / "model_index.json").write_text(json.dumps(index, indent=2))
+    if base.sampling:
+        (path / SAMPLING).write_text(json.dumps({"settings": base.sampling}, indent=2))

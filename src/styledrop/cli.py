@@ -19,7 +19,7 @@ from . import __version__
 from .bundled import default_base
 from .config import load_settings, save_settings
 from .errors import StyleDropError
-from .pipeline import SampleConfig
+from .pipeline import sampler_settings
 from .training.loop import TrainConfig
 
 DESCRIPTOR = re.compile(r"\bin\s+(?:the\s+)?(.+?)\s+style\b", re.IGNORECASE)
@@ -74,13 +74,13 @@ def cmd_generate(args) -> int:
     if len(args.adapter or []) > 2:
         raise StyleDropError("give at most two --adapter files: a style adapter, then a subject adapter")
     files = [load_adapter_file(p) for p in args.adapter or []]
-    config = load_settings(SampleConfig, args.config, {
-        "steps": args.steps, "seed": args.seed, "num_images": args.num_images, "style_scale": args.style_scale,
-        "content_scale": args.content_scale, "negative_prompt": args.negative_prompt, "temperature": args.temperature,
-        "subject_weight": args.subject_weight, "batch_size": args.batch_size}, section="generate")
     from .training.loop import pick_device
 
     base = load_base(args.base, pick_device(args.device))
+    config = sampler_settings(base, args.config, {
+        "steps": args.steps, "seed": args.seed, "num_images": args.num_images, "style_scale": args.style_scale,
+        "content_scale": args.content_scale, "negative_prompt": args.negative_prompt, "temperature": args.temperature,
+        "subject_weight": args.subject_weight, "batch_size": args.batch_size})
     out = Path(args.out)
     results = generate_to_folder(base, args.prompt, config, out, style=files[0] if files else None,
                                  subject=files[1] if len(files) > 1 else None)

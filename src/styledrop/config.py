@@ -40,14 +40,19 @@ def load_settings(
     overrides: Mapping[str, Any] | None = None,
     *,
     section: str | None = None,
+    defaults: Mapping[str, Any] | None = None,
+    defaults_where: str = "the defaults",
 ) -> T:
-    """Build `cls` from its defaults, then the TOML file (if any), then `overrides`.
+    """Build `cls` from its defaults, then `defaults` (e.g. a base model's sampling.json), then the
+    TOML file (if any), then `overrides`.
 
     `overrides` are parsed flag values; a None value means "flag not given" and is skipped.
     With `section`, the file's settings live in that table (`[train]`); other tables are left
     to the commands they belong to.
     """
     values: dict[str, Any] = {}
+    if defaults:
+        values.update(_check_values(cls, defaults, where=defaults_where))
     if toml_path is not None:
         table, where = _read_table(Path(toml_path), section)
         values.update(_check_values(cls, table, where=where))

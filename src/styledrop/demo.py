@@ -24,13 +24,13 @@ from .files import atomic_write_text
 from .generation import generate_to_folder
 from .grid import make_grid
 from .images import image_to_tensor, load_image, save_png_atomic, to_square
-from .pipeline import SampleConfig
+from .pipeline import sampler_settings
 from .training.loop import TrainConfig, train_adapter
 
 CONTENTS = ["cow", "piano", "banana", "house", "cat", "rocket", "tree", "car"]
 REFERENCE_STYLE, REFERENCE_CONTENT = "openmoji-color", "watermelon"
 TRAIN = TrainConfig(steps=300, lr=1e-3, batch_size=8, rank=4, shared=True, checkpoint_every=100, seed=0)
-SAMPLE = SampleConfig(steps=24, temperature=4.5, style_scale=1.0, content_scale=5.0, num_images=2, seed=0)
+SAMPLE = {"steps": 24, "num_images": 2, "seed": 0}  # over the base's own sampling.json (guidance, temperature)
 
 
 def run_demo(out: Path, base_path: str | None = None) -> dict | None:
@@ -59,8 +59,9 @@ def run_demo(out: Path, base_path: str | None = None) -> dict | None:
     print(f"demo: 2/3 drawing {len(CONTENTS)} concepts with the base alone and with the adapter")
     plain = [f"A {c}" for c in CONTENTS]
     styled = [f"A {c} in [V] style" for c in CONTENTS]
-    generate_to_folder(base, plain, SAMPLE, out / "base")
-    generate_to_folder(base, styled, SAMPLE, out / "styledrop", style=adapter)
+    sample = sampler_settings(base, overrides=SAMPLE)
+    generate_to_folder(base, plain, sample, out / "base")
+    generate_to_folder(base, styled, sample, out / "styledrop", style=adapter)
 
     print("demo: 3/3 scoring")
     scorers = Scorers.load()
@@ -70,7 +71,7 @@ def run_demo(out: Path, base_path: str | None = None) -> dict | None:
         pairs = [(out / name / r["file"], r["prompt"]) for r in record["images"]]
         result = score_folder(pairs, out / "reference.png", scorers, REFERENCE_CONTENT)
         scores[name] = summarise(result, REFERENCE_STYLE)
-    scores["settings"] = {"train": asdict(TRAIN), "sample": asdict(SAMPLE), "base": base.name,
+    scores["settings"] = {"train": asdict(TRAIN), "sample": asdict(sample), "base": base.name,
                           "reference": str(DEMO_REFERENCE.relative_to(DEMO_REFERENCE.parents[2]))}
     scores["seconds"] = round(time.time() - start, 1)
     atomic_write_text(out / "scores.json", json.dumps(scores, indent=2))

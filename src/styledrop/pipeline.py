@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from .adapters.base import Adapter
 from .adapters.gates import gated
 from .base import BaseModel
+from .config import load_settings
 from .sampling.guidance import cfg, mix, two_scale
 from .sampling.maskgit import decode
 from .text import TextEmbedding
@@ -41,6 +42,12 @@ class SampleConfig:
     schedule: Literal["cosine", "linear"] = "cosine"
     subject_weight: float = 0.6  # gamma, style + subject only (paper: 0.5-0.7)
     batch_size: int = 8  # images decoded together
+
+
+def sampler_settings(base: BaseModel, toml_path=None, overrides: dict | None = None) -> SampleConfig:
+    """SampleConfig from its defaults, then the base's sampling.json, then a TOML [generate] table, then flags."""
+    return load_settings(SampleConfig, toml_path, overrides, section="generate", defaults=base.sampling,
+                         defaults_where=f"{base.name}/sampling.json")
 
 
 @dataclass

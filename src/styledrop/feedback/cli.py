@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..bundled import default_base
 from ..config import load_settings
-from ..pipeline import SampleConfig
+from ..pipeline import SampleConfig, sampler_settings
 
 DEFAULT_PROMPTS, DEFAULT_IMAGES = 12, 8  # the paper: 30 x 64; sized to take minutes on a CPU
 
@@ -19,9 +19,8 @@ def _base(args):
     return load_base(args.base, pick_device(args.device))
 
 
-def _sampler(args) -> SampleConfig:
-    return load_settings(SampleConfig, args.config, {"seed": args.seed, "steps": args.steps,
-                                                     "style_scale": args.style_scale}, section="generate")
+def _sampler(args, base) -> SampleConfig:
+    return sampler_settings(base, args.config, {"seed": args.seed, "steps": args.steps, "style_scale": args.style_scale})
 
 
 def cmd_pool(args) -> int:
@@ -31,8 +30,9 @@ def cmd_pool(args) -> int:
     adapter = load_adapter_file(args.adapter)
     prompts = (read_prompt_file(args.prompt_file) if args.prompt_file
                else default_prompts(args.prompts, adapter.style_descriptor or "[V]", adapter.captions))
-    images = make_pool(_base(args), Path(args.adapter), Path(args.reference), prompts, args.images_per_prompt,
-                       _sampler(args), Path(args.out))
+    base = _base(args)
+    images = make_pool(base, Path(args.adapter), Path(args.reference), prompts, args.images_per_prompt,
+                       _sampler(args, base), Path(args.out))
     print(f"wrote {len(images)} candidates ({len(prompts)} prompts x {args.images_per_prompt}) to {args.out}")
     return 0
 
