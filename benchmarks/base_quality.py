@@ -55,15 +55,28 @@ def judge(base, pairs, config: SampleConfig, scorers) -> tuple[dict, list]:
     """Draw `config.num_images` images per held-out pair and score style and content."""
     prompts = [f"A {r.caption} in {STYLE_WORDS[r.style]} style" for r in pairs]
     results = StyleDropPipeline(base).generate(prompts, config, show_progress=False)
-    images = [g.image for g in results]
-    wanted = [r for r in pairs for _ in range(config.num_images)]
+    return grade([g.image for g in results], pairs, config.num_images, scorers), results
+
+
+def grade(images: list, pairs, per_pair: int, scorers) -> dict:
+    wanted = [r for r in pairs for _ in range(per_pair)]
     styles = scorers.classify_style(images)
     contents = scorers.classify_content(images, k=5)
     style_ok = [s == r.style for (s, _), r in zip(styles, wanted)]
     top1 = [c[0][0] == r.caption for c, r in zip(contents, wanted)]
     top5 = [any(name == r.caption for name, _ in c) for c, r in zip(contents, wanted)]
-    return {"images": len(images), "style_accuracy": round(sum(style_ok) / len(images), 4),
-            "content_top1": round(sum(top1) / len(images), 4), "content_top5": round(sum(top5) / len(images), 4)}, results
+    per_image = list(zip(style_ok, top1, top5))
+    metrics = summary(per_image)
+    if tuning := [row for i, row in enumerate(per_image) if (i // per_pair) % 2 == 1]:
+        metrics["not_used_by_sweep"] = summary(tuning)  # odd pairs: the sweep only sees the even ones
+    return metrics
+
+
+def summary(per_image: list[tuple[bool, bool, bool]]) -> dict:
+    n = len(per_image)
+    style_ok, top1, top5 = zip(*per_image)
+    return {"images": n, "style_accuracy": round(sum(style_ok) / n, 4), "content_top1": round(sum(top1) / n, 4),
+            "content_top5": round(sum(top5) / n, 4)}
 
 
 def sweep(base, pairs, args, scorers) -> dict:
@@ -118,6 +131,7 @@ def main() -> None:
     report |= {"sampler": config.__dict__, **metrics}
     per_row = 8
     truth = [Image.open(r.paths[base.resolution]).convert("RGB") for r in pairs]
+    report["real_images"] = grade(truth, pairs, 1, scorers)  # the scorers' own ceiling on these pairs
     rows = []
     for start in range(0, min(len(pairs), 32), per_row):
         rows.append(truth[start : start + per_row])  # the held-out real image, never trained on
@@ -133,6 +147,13 @@ def main() -> None:
     print(f"| held-out pairs: style accuracy ({metrics['images']} images) | {metrics['style_accuracy']:.3f} |")
     print(f"| held-out pairs: content accuracy, top-1 | {metrics['content_top1']:.3f} |")
     print(f"| held-out pairs: content accuracy, top-5 | {metrics['content_top5']:.3f} |")
+    real = report["real_images"]
+    print(f"| the real held-out images themselves (the scorers' ceiling): style / top-1 / top-5 | "
+          f"{real['style_accuracy']:.3f} / {real['content_top1']:.3f} / {real['content_top5']:.3f} |")
+    if args.sweep:
+        odd = metrics["not_used_by_sweep"]
+        print(f"| the same on the {odd['images']} images of pairs the sweep never saw: style / top-1 / top-5 | "
+              f"{odd['style_accuracy']:.3f} / {odd['content_top1']:.3f} / {odd['content_top5']:.3f} |")
     print(f"pictures: {args.out / 'tokenizer.png'}, {args.out / 'heldout_pairs.png'} "
           "(odd rows: the real held-out images; even rows: the base's drawings; prompts in heldout_pairs.txt)")
 
