@@ -12,7 +12,8 @@
         [--images-per-pair 2] [--sweep] [--out runs/base-quality]
 
 With --sweep it first tries content guidance x choice temperature on half the held-out pairs
-(a small model wants far less guidance than aMUSEd's 5) and judges the full set with the best.
+(a small model wants far less guidance than aMUSEd's 5,
+and a lower token temperature) and judges the full set with the best.
 
 Needs the dataset (`styledrop data emoji --out data/emoji`) for the held-out pairs and images.
 """
@@ -83,17 +84,18 @@ def sweep(base, pairs, args, scorers) -> dict:
     """Content guidance x choice temperature on every other held-out pair: which sampler suits this base."""
     subset = pairs[::2]
     rows = []
-    for scale in args.sweep_scales:
-        for temperature in args.sweep_temperatures:
-            config = sampler_settings(base, overrides={"steps": args.steps, "num_images": 1, "batch_size": 16,
-                                                       "content_scale": scale, "temperature": temperature})
-            metrics, _ = judge(base, subset, config, scorers)
-            rows.append({"content_scale": scale, "temperature": temperature, **metrics})
-            print(f"| {scale} | {temperature} | {metrics['style_accuracy']:.3f} | {metrics['content_top1']:.3f} "
-                  f"| {metrics['content_top5']:.3f} |", flush=True)
+    grid = [(scale, temperature, token) for scale in args.sweep_scales for temperature in args.sweep_temperatures
+            for token in args.sweep_token_temperatures]
+    for scale, temperature, token in grid:
+        chosen = {"content_scale": scale, "temperature": temperature, "token_temperature": token}
+        config = sampler_settings(base, overrides={"steps": args.steps, "num_images": 1, "batch_size": 16, **chosen})
+        metrics, _ = judge(base, subset, config, scorers)
+        rows.append({**chosen, **metrics})
+        print(f"| {scale} | {temperature} | {token} | {metrics['style_accuracy']:.3f} | {metrics['content_top1']:.3f} "
+              f"| {metrics['content_top5']:.3f} |", flush=True)
     best = max(rows, key=lambda r: (r["content_top5"] + r["style_accuracy"], r["content_top1"]))
     return {"pairs": len(subset), "steps": args.steps, "rows": rows,
-            "best": {"content_scale": best["content_scale"], "temperature": best["temperature"]}}
+            "best": {k: best[k] for k in ("content_scale", "temperature", "token_temperature")}}
 
 
 def main() -> None:
@@ -106,8 +108,10 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, help="default: the base's sampling.json, else 4.5")
     parser.add_argument("--sweep", action="store_true", help="first try each --sweep-scales x --sweep-temperatures "
                         "on half the pairs, print the table, and judge the full set with the best pair")
-    parser.add_argument("--sweep-scales", type=float, nargs="+", default=[0.0, 0.5, 1.0, 2.0, 5.0])
-    parser.add_argument("--sweep-temperatures", type=float, nargs="+", default=[1.0, 2.0, 4.5])
+    parser.add_argument("--sweep-scales", type=float, nargs="+", default=[0.0, 1.0, 3.0])
+    parser.add_argument("--sweep-temperatures", type=float, nargs="+", default=[1.0, 4.5])
+    parser.add_argument("--sweep-token-temperatures", type=float, nargs="+", default=[1.0, 0.7, 0.4])
+    parser.add_argument("--token-temperature", type=float, help="default: the base's sampling.json, else 1")
     parser.add_argument("--out", type=Path, default=Path("runs/base-quality"))
     args = parser.parse_args()
     from styledrop.evaluation.scorers import Scorers
@@ -118,10 +122,12 @@ def main() -> None:
     tokenizer = tokenizer_report(base, records, args.out)
     pairs = [r for r in records if r.split == "heldout_pair"]
     scorers = Scorers.load()
-    chosen = {"content_scale": args.content_scale, "temperature": args.temperature}
+    chosen = {"content_scale": args.content_scale, "temperature": args.temperature,
+              "token_temperature": args.token_temperature}
     report = {"base": str(args.base), "tokenizer_psnr_db": tokenizer, "heldout_pairs": len(pairs)}
     if args.sweep:
-        print("| content scale | temperature | style accuracy | content top-1 | content top-5 |\n|---|---|---|---|---|")
+        print("| content scale | temperature | token temperature | style accuracy | content top-1 | content top-5 |\n"
+              "|---|---|---|---|---|---|")
         report["sweep"] = sweep(base, pairs, args, scorers)
         chosen = report["sweep"]["best"]
         (args.out / "report.json").write_text(json.dumps(report, indent=2))
@@ -143,7 +149,8 @@ def main() -> None:
     print("| measure | value |\n|---|---|")
     for name, value in tokenizer.items():
         print(f"| tokenizer PSNR, {name} | {value} dB |")
-    print(f"| sampler | content scale {config.content_scale}, temperature {config.temperature}, {config.steps} steps |")
+    print(f"| sampler | content scale {config.content_scale}, temperature {config.temperature}, token temperature "
+          f"{config.token_temperature}, {config.steps} steps |")
     print(f"| held-out pairs: style accuracy ({metrics['images']} images) | {metrics['style_accuracy']:.3f} |")
     print(f"| held-out pairs: content accuracy, top-1 | {metrics['content_top1']:.3f} |")
     print(f"| held-out pairs: content accuracy, top-5 | {metrics['content_top5']:.3f} |")

@@ -80,10 +80,11 @@ def test_generate_uses_the_bases_sampling_file_under_the_flags(tiny_base_dir, tm
     (base / "sampling.json").write_text(json.dumps({"settings": {"content_scale": 1.5, "temperature": 2.0}}))
     out = tmp_path / "images"
     code, _, err = run(capsys, "generate", "--base", base, "--prompt", "A cow", "--steps", 2, "--temperature", 3,
-                       "--out", out)
+                       "--token-temperature", 0.5, "--out", out)
     assert code == 0, err
     used = json.loads((out / "config.json").read_text())
     assert (used["content_scale"], used["temperature"], used["steps"]) == (1.5, 3.0, 2)
+    assert used["token_temperature"] == 0.5
 
     (base / "sampling.json").write_text(json.dumps({"settings": {"content_scael": 1.5}}))
     code, _, err = run(capsys, "generate", "--base", base, "--prompt", "A cow", "--out", out)

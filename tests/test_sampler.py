@@ -94,3 +94,19 @@ def test_temperature_zero_step_keeps_the_most_confident():
                       generator=torch.Generator().manual_seed(0), schedule="linear")
     # linear schedule: after step 1 of 2, floor(4 * 0.5) = 2 stay masked: the two least confident
     assert out.tolist() == [[1, 2, MASK, MASK]]
+
+
+def test_token_temperature_sharpens_the_draw_towards_the_argmax():
+    logits = torch.randn(2, 256, V, generator=torch.Generator().manual_seed(1))
+    tokens = torch.full((2, 256), MASK)
+
+    def last_step(token_temperature):
+        return decode_step(logits, tokens, step=0, steps=1, mask_id=MASK, temperature=0.0,
+                           generator=torch.Generator().manual_seed(0), token_temperature=token_temperature)
+
+    argmax = logits.argmax(-1)
+    agreement = [(last_step(t) == argmax).float().mean().item() for t in (1.0, 0.5, 1e-3)]
+    assert agreement[0] < agreement[1] < agreement[2] == 1.0
+    plain = decode_step(logits, tokens, step=0, steps=1, mask_id=MASK, temperature=0.0,
+                        generator=torch.Generator().manual_seed(0))
+    assert torch.equal(plain, last_step(1.0))  # 1.0 is aMUSEd's sampler, unchanged

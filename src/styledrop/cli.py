@@ -80,7 +80,7 @@ def cmd_generate(args) -> int:
     config = sampler_settings(base, args.config, {
         "steps": args.steps, "seed": args.seed, "num_images": args.num_images, "style_scale": args.style_scale,
         "content_scale": args.content_scale, "negative_prompt": args.negative_prompt, "temperature": args.temperature,
-        "subject_weight": args.subject_weight, "batch_size": args.batch_size})
+        "token_temperature": args.token_temperature, "subject_weight": args.subject_weight, "batch_size": args.batch_size})
     out = Path(args.out)
     results = generate_to_folder(base, args.prompt, config, out, style=files[0] if files else None,
                                  subject=files[1] if len(files) > 1 else None)
@@ -177,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, help="image i uses seed + i")
     gen.add_argument("--steps", type=int, help="decoding steps (default 36)")
     gen.add_argument("--temperature", type=float, help="choice temperature at step 0 (default 4.5)")
+    gen.add_argument("--token-temperature", type=float,
+                     help="divides the logits before each draw (default 1.0, or the base's sampling.json)")
     gen.add_argument("--style-scale", type=float, help="lambda_A, style strength (default 1)")
     gen.add_argument("--content-scale", type=float, help="lambda_B, text fidelity (default 5)")
     gen.add_argument("--negative-prompt")

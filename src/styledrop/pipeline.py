@@ -34,6 +34,7 @@ from .text import TextEmbedding
 class SampleConfig:
     steps: int = 36  # StyleDrop: 36 decoding steps
     temperature: float = 4.5  # choice temperature at step 0, annealed linearly to 0
+    token_temperature: float = 1.0  # divides the logits before each draw (1.0: aMUSEd's sampler)
     style_scale: float = 1.0  # lambda_A (paper round 1: 0-2)
     content_scale: float = 5.0  # lambda_B (paper: 5)
     negative_prompt: str = ""
@@ -134,6 +135,7 @@ class StyleDropPipeline:
         tokens = decode(
             logits_fn, batch_size=b, seq_len=height * width, mask_id=self.base.mask_id, steps=config.steps,
             generator=generators, temperature=config.temperature, schedule=config.schedule, device=self.base.device,
+            token_temperature=config.token_temperature,
             on_step=(lambda *_: progress.update(1)) if progress is not None else None,
         )
         return tokens.view(b, height, width)

@@ -12,6 +12,8 @@ codebook and owns only the schedule. Each of the K steps:
    step, at least one stays masked.
 
 The choice temperature anneals linearly from `temperature` to 0 (StyleDrop: 36 steps, 4.5).
+`token_temperature` divides the logits before each draw (1.0, the default, is aMUSEd's
+plain softmax); below 1 a small model draws fewer stray tokens.
 
 Random numbers come from the caller's `torch.Generator`, drawn in the same order as diffusers'
 `AmusedScheduler.step` (one multinomial draw over all B*N positions, then one uniform tensor of
@@ -79,10 +81,11 @@ def decode_step(
     temperature: float | torch.Tensor,
     generator: Generators,
     schedule: Schedule = "cosine",
+    token_temperature: float = 1.0,
 ) -> torch.Tensor:
     """One MaskGIT step: logits (B, N, V), tokens (B, N) -> tokens (B, N) with fewer masks."""
     unknown = tokens == mask_id  # (B, N)
-    probs = logits.softmax(dim=-1)  # (B, N, V)
+    probs = (logits / token_temperature if token_temperature != 1.0 else logits).softmax(dim=-1)  # (B, N, V)
     sampled = torch.where(unknown, sample_tokens(probs, generator), tokens)
     if step == steps - 1:
         return sampled
@@ -105,6 +108,7 @@ def decode(
     generator: Generators,
     temperature: float = 4.5,
     schedule: Schedule = "cosine",
+    token_temperature: float = 1.0,
     device: torch.device | str = "cpu",
     initial: torch.Tensor | None = None,
     on_step: Callable[[int, torch.Tensor], None] | None = None,
@@ -122,6 +126,7 @@ def decode(
         tokens = decode_step(
             logits, tokens, step, steps,
             mask_id=mask_id, temperature=temps[step], generator=generator, schedule=schedule,
+            token_temperature=token_temperature,
         )
         if on_step is not None:
             on_step(step, tokens)
