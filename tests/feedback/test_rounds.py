@@ -44,6 +44,7 @@ def round1(tiny_base, tmp_path):
 def test_default_prompts_leave_out_the_reference_content():
     prompts = default_prompts(5, "[V]", ["A cow in [V] style"])
     assert len(prompts) == 5 and not any("cow" in p for p in prompts) and all(p.endswith("[V] style") for p in prompts)
+    assert {"An apple in [V] style", "A dog in [V] style"} <= set(default_prompts(12, "[V]", []))
 
 
 def test_pool_manifest_round_trip_and_exact_regeneration(tiny_base, round1, tmp_path):

@@ -37,7 +37,7 @@ def default_prompts(count: int, descriptor: str, captions: list[str]) -> list[st
     if count > len(contents):
         raise StyleDropError(f"--prompts {count}: the built-in list has {len(contents)} contents; "
                              "pass --prompt-file with your own prompts for more")
-    return [f"A {c} in {descriptor} style" for c in contents[:count]]
+    return [f"{'An' if c[0] in 'aeiou' else 'A'} {c} in {descriptor} style" for c in contents[:count]]
 
 
 def read_prompt_file(path: Path) -> list[str]:
