@@ -27,18 +27,18 @@ from styledrop.evaluation.cli import score_folder
 from styledrop.evaluation.runs import summarise
 from styledrop.evaluation.scorers import Scorers
 from styledrop.feedback.manifest import read_manifest, set_pick
-from styledrop.feedback.pool import CONTENTS, default_prompts, make_pool
+from styledrop.feedback.pool import default_prompts, make_pool
 from styledrop.feedback.rounds import RoundConfig, train_round
 from styledrop.feedback.score import score_pool
 from styledrop.feedback.select import select_pool
 from styledrop.generation import generate_to_folder
 from styledrop.images import image_to_tensor, load_image, to_square
 from styledrop.pipeline import sampler_settings
-from styledrop.demo import SAMPLE as DEMO_SAMPLE, TRAIN
+from styledrop.demo import CONTENTS as DEMO_CONTENTS, SAMPLE as DEMO_SAMPLE, TRAIN
 from styledrop.training.loop import train_adapter
 from styledrop.world.manifest import load_manifest
 
-EVAL_CONTENTS = ["cow", "piano", "banana", "house", "cat", "rocket", "tree", "car"]
+EVAL_CONTENTS = DEMO_CONTENTS
 ROUND1 = TRAIN  # the demo's round-1 recipe (lr 1e-4: 1e-3 wrecked the bundled base's drawings)
 ROUND2 = RoundConfig(steps=300, lr=1e-4, checkpoint_every=100)  # paper: rank 32, unshared
 SAMPLE = {**DEMO_SAMPLE, "steps": 24, "num_images": 2, "seed": 1000}  # over the base's sampling.json
@@ -88,9 +88,9 @@ def main() -> None:
         rows = {"round 1": evaluate(base, r1, reference, args.content, style, work / "eval-round1", scorers)}
         pool = work / "pool"
         if not (pool / "pool.json").exists():
-            pool_prompts = [p for p in default_prompts(len(CONTENTS) - 1, "[V]", [caption])
-                            if not any(f"A {c} in" in p for c in EVAL_CONTENTS)][: args.prompts]  # unseen by eval
-            make_pool(base, r1, reference, pool_prompts, args.images_per_prompt,
+            eval_prompts = [f"A {c} in [V] style" for c in EVAL_CONTENTS]  # the pool leaves these out too
+            make_pool(base, r1, reference, default_prompts(args.prompts, "[V]", [caption, *eval_prompts]),
+                      args.images_per_prompt,
                       sampler_settings(base, overrides={**SAMPLE, "seed": 0}), pool, show_progress=False)
             score_pool(pool, scorers)
         for policy in ("clip", "random", SIMULATED):

@@ -201,7 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--seed", type=int)
     pre.add_argument("--config", type=Path, help="TOML file with a [pretrain] table")
     pre.add_argument("--restart", action="store_true", help="ignore an existing checkpoint in --work")
-    pre.add_argument("--contents", choices=["base", "all"],
+    from .world.pretrain import CONTENT_CHOICES
+
+    pre.add_argument("--contents", choices=CONTENT_CHOICES,
                      help="train the transformer on the 128 base contents (default) or the whole vocabulary")
     pre.add_argument("--export-only", action="store_true",
                      help="write --out from the latest checkpoint in --work and stop (a running job keeps running)")

@@ -30,7 +30,7 @@ from .training.loop import TrainConfig, train_adapter
 CONTENTS = ["cow", "piano", "banana", "house", "cat", "rocket", "tree", "car"]
 REFERENCE_STYLE, REFERENCE_CONTENT = "openmoji-color", "watermelon"
 TRAIN = TrainConfig(steps=300, lr=1e-4, batch_size=8, rank=4, shared=True, checkpoint_every=100, seed=0)
-SAMPLE = {"steps": 24, "num_images": 2, "seed": 0, "style_scale": 0.5}  # over the base's own sampling.json (guidance, temperature)
+SAMPLE = {"steps": 24, "num_images": 2, "seed": 0, "style_scale": 0.5}  # over the base's sampling.json
 
 
 def run_demo(out: Path, base_path: str | None = None) -> dict | None:

@@ -78,6 +78,7 @@ def caption_variants(record: ManifestRecord) -> tuple[list[str], list[str]]:
 
 
 BASE_CONTENTS = Path(__file__).with_name("base_contents.json")
+CHECKPOINT = "transformer.ckpt.safetensors"
 CONTENT_CHOICES = ("base", "all")
 
 
@@ -148,7 +149,7 @@ def pretrain_base(data_dir: Path, work_dir: Path, out_dir: Path, config: Pretrai
     reconstructed = tokenizer.decode(tokens.view(len(images), *tokenizer_grid(config)))
     report = {"tokenizer_seconds": round(time.time() - start, 1), "training_images": len(images),
               "training_contents": len({r.content_id for r in records}),
-              "tokenizer_psnr_pretrain": round(psnr(reconstructed, images), 2)}
+              "tokenizer_psnr_training_images": round(psnr(reconstructed, images), 2)}
 
     encoder = MiniLMTextEncoder(max_length=config.text_max_length)
     styled, plain = zip(*(caption_variants(r) for r in owners))
@@ -165,7 +166,7 @@ def pretrain_base(data_dir: Path, work_dir: Path, out_dir: Path, config: Pretrai
     position = PositionEmbedding.for_transformer(transformer, generator=torch.Generator().manual_seed(config.seed))
     trained = torch.nn.ModuleDict({"transformer": transformer, "position": position})
     optimizer = torch.optim.AdamW(trained.parameters(), lr=config.lr, betas=(0.9, 0.99), weight_decay=config.weight_decay)
-    ckpt_file = work_dir / "transformer.ckpt.safetensors"
+    ckpt_file = work_dir / CHECKPOINT
     step, losses = 0, []
     if resume and ckpt_file.exists():
         ckpt = load_checkpoint(ckpt_file)
@@ -226,9 +227,9 @@ def write_base(transformer: UVit2DModel, position: PositionEmbedding, tokenizer:
 
 def export_checkpoint(work_dir: Path, out_dir: Path) -> int:
     """Write a base folder from the latest checkpoint in `work_dir` (a running job keeps running)."""
-    ckpt_file = work_dir / "transformer.ckpt.safetensors"
+    ckpt_file = work_dir / CHECKPOINT
     if not ckpt_file.exists():
-        raise StyleDropError(f"{work_dir} has no transformer.ckpt.safetensors yet: wait for the first checkpoint")
+        raise StyleDropError(f"{work_dir} has no {CHECKPOINT} yet: wait for the first checkpoint")
     ckpt = load_checkpoint(ckpt_file)
     config = PretrainConfig(**ckpt.settings)
     transformer = build_transformer(config)
