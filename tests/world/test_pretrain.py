@@ -9,13 +9,14 @@ from styledrop.base import load_base
 from styledrop.pipeline import SampleConfig, StyleDropPipeline
 from styledrop.errors import StyleDropError
 from styledrop.world.manifest import ManifestRecord
-from styledrop.world.pretrain import (BASE_CONTENTS, PretrainConfig, caption_variants, export_checkpoint, pretrain_base,
-                                      transformer_records)
+from styledrop.world.pretrain import (BASE_CONTENTS, STYLE_VARIANTS, PretrainConfig, caption_variants, export_checkpoint,
+                                      pretrain_base, transformer_records)
 
 from .test_emoji_dataset import build
 
 TINY = dict(resolution=32, patch=4, codes=8, kmeans_iterations=3, hidden=16, layers=1, heads=1, block_channels=8,
-            batch_size=4, warmup=2, checkpoint_every=2, threads=1, contents="all")
+            batch_size=4, warmup=2, checkpoint_every=2, threads=1, contents="all",
+            variants=STYLE_VARIANTS)
 
 
 def test_pretrain_resumes_exactly_and_makes_a_base(tmp_path, fake_packages):
@@ -24,6 +25,7 @@ def test_pretrain_resumes_exactly_and_makes_a_base(tmp_path, fake_packages):
     straight = pretrain_base(data, tmp_path / "a", tmp_path / "a-base", PretrainConfig(steps=4, **TINY),
                              show_progress=False)
     assert straight["steps"] == 4
+    assert straight["variant_images"] == len(STYLE_VARIANTS) * straight["training_images"]
     pretrain_base(data, tmp_path / "b", tmp_path / "b-base", PretrainConfig(steps=2, **TINY), show_progress=False)
     pretrain_base(data, tmp_path / "b", tmp_path / "b-base", PretrainConfig(steps=4, **TINY), show_progress=False)
     a = load_file(str(tmp_path / "a" / "transformer.ckpt.safetensors"))
@@ -61,6 +63,14 @@ def test_base_contents_keep_only_listed_pretraining_images():
         transformer_records(records[3:], "base")
 
 
+def test_unknown_style_variant_is_refused_with_the_known_ones(tmp_path, fake_packages):
+    data = tmp_path / "emoji"
+    build(data, fake_packages)
+    with pytest.raises(StyleDropError, match="watercolour.*outlined"):
+        config = PretrainConfig(steps=1, **(TINY | {"variants": ("watercolour",)}))
+        pretrain_base(data, tmp_path / "w", tmp_path / "w-base", config, show_progress=False)
+
+
 def test_caption_variants_use_the_style_words_and_plain_nouns():
     from styledrop.world.manifest import ManifestRecord
 
@@ -69,3 +79,5 @@ def test_caption_variants_use_the_style_words_and_plain_nouns():
     styled, plain = caption_variants(record)
     assert styled == ["A cow in fluent flat style", "A cattle in fluent flat style"]
     assert plain == ["A cow", "A cattle"]
+    styled, plain = caption_variants(record, "line-art")
+    assert styled[0] == "A cow in fluent flat line art style" and plain[0] == "A cow"

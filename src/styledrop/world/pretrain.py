@@ -10,6 +10,12 @@ synonyms, and with probability `plain_caption` just "A {noun}", so that the base
 prompts that name no style (StyleDrop prompts name a style the base has never seen). Style words
 are the set's name ("twemoji", "fluent flat"): short, distinct word pieces for MiniLM.
 
+Style variants (`variants`, e.g. STYLE_VARIANTS): a share of each batch comes from procedural
+variants of the same images (outlined, line art, silhouette, posterized, grayscale;
+`styledrop.world.variants`), captioned
+"A cow in twemoji outlined style", so that the base learns style as axes it can combine rather
+than four memorised looks. The tokenizer is fitted on them too.
+
 All prompts are encoded once; all images (and their mirror images) are tokenized once. Training
 is masked-token cross-entropy with the shared cosine schedule, with a learned position
 embedding (UVit2DModel has none; see `styledrop.position`), and 10% condition dropout, AdamW
@@ -41,7 +47,9 @@ from ..text.minilm import MiniLMTextEncoder
 from ..training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from ..training.masking import mask_tokens
 from .manifest import ManifestRecord, load_manifest
+from .variants import VARIANT_WORDS, VARIANTS, render_variant
 
+STYLE_VARIANTS = ("outlined", "line-art", "silhouette", "posterized", "grayscale")
 STYLE_WORDS = {"noto": "noto", "twemoji": "twemoji", "fluent-flat": "fluent flat", "fluent-modern": "fluent modern"}
 
 
@@ -60,6 +68,10 @@ class PretrainConfig:
     steps: int = 5000  # ~95 min on this 2-core CPU with both threads (models/emoji-base/README.md)
     contents: str = "base"  # "base": the contents of base_contents.json; "all": the whole vocabulary
     mirror: bool = False  # also train on mirror images (twice the data, half the epochs)
+    # Procedural style variants of the transformer's images (styledrop.world.variants), and the share
+    # of each batch drawn from them; the rest comes from the real sets.
+    variants: tuple[str, ...] = ()  # e.g. STYLE_VARIANTS
+    variant_share: float = 0.5
     lr: float = 1e-3
     warmup: int = 200
     weight_decay: float = 0.01
@@ -70,10 +82,10 @@ class PretrainConfig:
     threads: int = 2
 
 
-def caption_variants(record: ManifestRecord) -> tuple[list[str], list[str]]:
-    """(styled captions, plain captions) for one training image."""
+def caption_variants(record: ManifestRecord, variant: str | None = None) -> tuple[list[str], list[str]]:
+    """(styled captions, plain captions) for one training image, or its procedural `variant`."""
     nouns = [record.caption, *record.synonyms[:2]]
-    words = STYLE_WORDS[record.style]
+    words = STYLE_WORDS[record.style] + (f" {VARIANT_WORDS[variant]}" if variant else "")
     return [f"A {n} in {words} style" for n in nouns], [f"A {n}" for n in nouns]
 
 
@@ -114,6 +126,18 @@ def load_images(records: list[ManifestRecord], size: int) -> torch.Tensor:
     return torch.stack([image_to_tensor(Image.open(r.paths[size]).convert("RGB")) for r in records])
 
 
+def variant_images(records: list[ManifestRecord], variants: tuple[str, ...], size: int
+                   ) -> tuple[torch.Tensor, list[tuple[ManifestRecord, str]]]:
+    """Every record drawn in every variant (from its largest file), and the (record, variant) of each image."""
+    from PIL import Image
+
+    owners = [(r, v) for v in variants for r in records]
+    if not owners:
+        return torch.empty(0, 3, size, size), owners
+    images = [render_variant(Image.open(r.paths[max(r.paths)]).convert("RGB"), v, size) for r, v in owners]
+    return torch.stack([image_to_tensor(image) for image in images]), owners
+
+
 def lr_at(step: int, config: PretrainConfig) -> float:
     if step < config.warmup:
         return config.lr * (step + 1) / config.warmup
@@ -127,8 +151,12 @@ def pretrain_base(data_dir: Path, work_dir: Path, out_dir: Path, config: Pretrai
     torch.set_num_threads(config.threads)
     work_dir.mkdir(parents=True, exist_ok=True)
     save_settings(config, work_dir / "pretrain.json")
+    unknown = sorted(set(config.variants) - set(VARIANTS))
+    if unknown:
+        raise StyleDropError(f"pretrain variants {unknown} are not known; choose from {', '.join(VARIANTS)}")
     all_records = load_manifest(data_dir)
     records = transformer_records(all_records, config.contents)
+    extra, extra_owners = variant_images(records, tuple(config.variants), config.resolution)
 
     tokenizer_dir = work_dir / "vqvae"
     start = time.time()
@@ -136,23 +164,26 @@ def pretrain_base(data_dir: Path, work_dir: Path, out_dir: Path, config: Pretrai
         tokenizer = PatchKMeansTokenizer.load(tokenizer_dir)
     else:
         fit_images = load_images([r for r in all_records if r.split == "pretrain"], config.resolution)
-        fit_images = torch.cat([fit_images, fit_images.flip(-1)])
+        fit_images = torch.cat([fit_images, fit_images.flip(-1), extra])
         kmeans_rng = torch.Generator().manual_seed(config.seed)
         tokenizer = PatchKMeansTokenizer.fit(fit_images, config.patch, config.codes, kmeans_rng,
                                              config.kmeans_iterations)
         tokenizer.save(tokenizer_dir)
-    images = load_images(records, config.resolution)  # (I, 3, R, R)
-    owners = records
+    images = load_images(records, config.resolution)  # (I, 3, R, R): the real sets first, then the variants
+    owners = [(r, None) for r in records]
     if config.mirror:
-        images, owners = torch.cat([images, images.flip(-1)]), records + records
+        images, owners = torch.cat([images, images.flip(-1)]), owners + owners
+    real = len(images)
+    images, owners = torch.cat([images, extra]), owners + extra_owners
     tokens = tokenizer.encode(images).flatten(1)  # (I, N), once
     reconstructed = tokenizer.decode(tokens.view(len(images), *tokenizer_grid(config)))
-    report = {"tokenizer_seconds": round(time.time() - start, 1), "training_images": len(images),
-              "training_contents": len({r.content_id for r in records}),
-              "tokenizer_psnr_training_images": round(psnr(reconstructed, images), 2)}
+    report = {"tokenizer_seconds": round(time.time() - start, 1), "training_images": real,
+              "variant_images": len(images) - real, "training_contents": len({r.content_id for r in records}),
+              "tokenizer_psnr_training_images": round(psnr(reconstructed[:real], images[:real]), 2)}
+    share = config.variant_share if len(images) > real else 0.0
 
     encoder = MiniLMTextEncoder(max_length=config.text_max_length)
-    styled, plain = zip(*(caption_variants(r) for r in owners))
+    styled, plain = zip(*(caption_variants(r, v) for r, v in owners))
     prompts = sorted({p for group in styled + plain for p in group} | {""})
     index = {p: i for i, p in enumerate(prompts)}
     text = encoder.encode(prompts)  # (P, L, 384), once
@@ -185,7 +216,10 @@ def pretrain_base(data_dir: Path, work_dir: Path, out_dir: Path, config: Pretrai
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, config)
         picker.seed(config.seed * 1_000_003 + step)
-        pick = torch.randint(len(tokens), (config.batch_size,), generator=generator)
+        from_variants = torch.rand(config.batch_size, generator=generator) < share
+        pick = torch.where(from_variants,
+                           real + torch.randint(max(1, len(tokens) - real), (config.batch_size,), generator=generator),
+                           torch.randint(real, (config.batch_size,), generator=generator))
         rows = []
         for i in pick.tolist():
             options = plain_ids[i] if picker.random() < config.plain_caption else styled_ids[i]
