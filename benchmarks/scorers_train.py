@@ -5,20 +5,26 @@
 OUT (git-ignored runs/ by default) holds the checkpoint and the cached caption embeddings as
 well; rerun the same command after an interruption and it continues from OUT/checkpoint.safetensors.
 `--export` copies the finished scorer folder's files (weights, config.json, labels.json,
-metrics.json) to the bundled place. The model card, models/scorers/README.md, is written by
+metrics.json, style_features.safetensors) to the bundled place. `--style-features-only` refits
+just the style-feature classifier over OUT's network (copy models/scorers to OUT first to refit
+the bundled one). The model card, models/scorers/README.md, is written by
 hand from metrics.json; this script does not touch it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import torch
 
+from styledrop.evaluation.data import load_scorer_data
 from styledrop.evaluation.labels import LABELS_NAME
+from styledrop.evaluation.style_features import FILE_NAME as STYLE_FEATURES_FILE
+from styledrop.evaluation.style_features import StyleFeatureClassifier, fit_style_features, save_style_classifier
 from styledrop.evaluation.model import SIZES
 from styledrop.evaluation.training import (
     METRICS_NAME,
@@ -26,8 +32,10 @@ from styledrop.evaluation.training import (
     train_scorers,
 )
 from styledrop.evaluation.weights import CONFIG_NAME, WEIGHTS_NAME
+from styledrop.images import image_to_tensor, tensor_to_image, to_square
 
 ROOT = Path(__file__).resolve().parents[1]
+SMALL = 32  # the bundled base draws 32 px images
 
 
 def main() -> None:
@@ -40,15 +48,40 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=defaults.steps)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    parser.add_argument("--style-features-only", action="store_true",
+                        help="keep OUT's network; fit only its style-feature classifier (seconds)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     settings = replace(defaults, size=args.size, steps=args.steps, seed=args.seed)
-    train_scorers(args.data, args.out, settings, log=lambda line: print(line, flush=True))
+    if not args.style_features_only:
+        train_scorers(args.data, args.out, settings, log=lambda line: print(line, flush=True))
+    fit_feature_classifier(args.data, args.out, args.seed)
     if args.export is not None:
         args.export.mkdir(parents=True, exist_ok=True)
-        for name in (WEIGHTS_NAME, CONFIG_NAME, LABELS_NAME, METRICS_NAME):
+        for name in (WEIGHTS_NAME, CONFIG_NAME, LABELS_NAME, METRICS_NAME, STYLE_FEATURES_FILE):
             shutil.copy2(args.out / name, args.export / name)
         print(f"copied the scorer to {args.export}")
+
+
+def fit_feature_classifier(data_dir: Path, out: Path, seed: int) -> None:
+    """Fit the style-feature classifier on the scorer's training images (never its held-out ones)."""
+    config = json.loads((out / CONFIG_NAME).read_text())
+    eval_seed = json.loads((out / METRICS_NAME).read_text())["training"]["settings"]["eval_seed"]
+    size = config["image_size"]
+    train = load_scorer_data(data_dir, size, eval_seed)
+    train = train.subset(~train.is_eval)
+    # The same images from the 32 px files, enlarged as `Scorers` enlarges the base's 32 px drawings.
+    small = load_scorer_data(data_dir, SMALL, eval_seed)
+    small = small.subset(~small.is_eval)
+    enlarged = torch.stack([image_to_tensor(to_square(tensor_to_image(x.float() / 255), size)) for x in small.images])
+    images = torch.cat([train.images.float() / 255, enlarged])
+    styles = torch.cat([train.style, small.style])
+    model = StyleFeatureClassifier(len(train.labels.styles))
+    losses = fit_style_features(model, images, styles, torch.Generator().manual_seed(seed))
+    save_style_classifier(model, out / STYLE_FEATURES_FILE)
+    print(f"style-feature classifier: {len(styles)} training images ({size} px and {SMALL} px files), "
+          f"final loss {losses[-1]:.3f}; "
+          f"wrote {out / STYLE_FEATURES_FILE}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 `evaluate` returns, overall and per style of the evaluated images:
 
-- ``style_accuracy``: top-1 of the style classifier;
+- ``style_accuracy``: top-1 of the style classifier (with a style-feature classifier: of the
+  product of both, and ``style_accuracy_cnn`` / ``style_accuracy_features`` of each alone);
 - ``content_top1`` / ``content_top5``: of the content classifier;
 - with caption embeddings: ``text_top1``, zero-shot content top-1 of the text score (the caption
   "a <noun>" with the highest cosine), and the mean text score of the right caption
@@ -19,6 +20,7 @@ import torch
 
 from styledrop.evaluation.data import ScorerData
 from styledrop.evaluation.model import ScorerNet, ScorerOutput
+from styledrop.evaluation.style_features import StyleFeatureClassifier, combine_style_logits
 
 
 @torch.no_grad()
@@ -50,11 +52,21 @@ def evaluate(
     data: ScorerData,
     caption_embeddings: torch.Tensor | None = None,  # (num_contents, text_dim): "a <noun>"
     references: ScorerData | None = None,
+    style_features: StyleFeatureClassifier | None = None,
 ) -> dict:
     out = predict(model, data.images)
     top5 = out.content_logits.topk(min(5, out.content_logits.shape[1]), dim=1).indices  # (N, 5)
-    hits = {
-        "style_accuracy": out.style_logits.argmax(1) == data.style,
+    hits = {}
+    if style_features is not None:  # the scorer's style verdict is then the product of both
+        features = torch.cat([style_features(data.images[i : i + 256].float() / 255.0)
+                              for i in range(0, len(data.images), 256)])
+        hits["style_accuracy_cnn"] = out.style_logits.argmax(1) == data.style
+        hits["style_accuracy_features"] = features.argmax(1) == data.style
+        style_logits = combine_style_logits(out.style_logits, features)
+    else:
+        style_logits = out.style_logits
+    hits |= {
+        "style_accuracy": style_logits.argmax(1) == data.style,
         "content_top1": top5[:, 0] == data.content,
         "content_top5": (top5 == data.content[:, None]).any(1),
     }

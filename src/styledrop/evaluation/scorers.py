@@ -24,7 +24,9 @@ from styledrop.errors import StyleDropError
 from styledrop.evaluation.labels import ScorerLabels
 from styledrop.evaluation.model import ScorerNet, ScorerOutput
 from styledrop.evaluation.prompts import ContentMatcher
-from styledrop.evaluation.weights import load_scorer
+from styledrop.evaluation.style_features import FILE_NAME as STYLE_FEATURES_FILE
+from styledrop.evaluation.style_features import StyleFeatureClassifier, combine_style_logits, load_style_classifier
+from styledrop.evaluation.weights import DEFAULT_SCORER_DIR, load_scorer
 from styledrop.images import image_to_tensor, to_square
 
 BATCH_SIZE = 256
@@ -48,17 +50,22 @@ def _rgb(image: Image.Image) -> Image.Image:
 
 
 class Scorers:
-    def __init__(self, model: ScorerNet, labels: ScorerLabels, text_encoder=None):
+    def __init__(self, model: ScorerNet, labels: ScorerLabels, text_encoder=None,
+                 style_features: StyleFeatureClassifier | None = None):
         self.model = model.eval()
         self.labels = labels
         self.matcher = ContentMatcher(labels.contents)
         self._text_encoder = text_encoder
+        self.style_features = style_features.eval() if style_features is not None else None
 
     @classmethod
     def load(cls, directory: Path | str | None = None, text_encoder=None) -> Scorers:
-        """The scorer folder `directory` (default: the bundled `models/scorers`)."""
+        """The scorer folder `directory` (default: the bundled `models/scorers`), with its
+        style-feature classifier when the folder has one."""
         model, labels = load_scorer(directory)
-        return cls(model, labels, text_encoder)
+        features = Path(directory or DEFAULT_SCORER_DIR) / STYLE_FEATURES_FILE
+        classifier = load_style_classifier(features, len(labels.styles)) if features.is_file() else None
+        return cls(model, labels, text_encoder, classifier)
 
     @property
     def text_encoder(self):
@@ -111,9 +118,22 @@ class Scorers:
         emb = self.outputs([*images, reference]).embedding  # (N + 1, E)
         return (emb[:-1] @ emb[-1]).clamp(-1, 1).tolist()
 
+    @torch.no_grad()
+    def style_probabilities(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        """(N, num_styles): the CNN's style head, times the style-feature classifier's opinion
+        where the scorer has one (a product of experts, renormalised)."""
+        logits = self.outputs(images).style_logits
+        return combine_style_logits(logits, self._feature_logits(images)).softmax(1)
+
+    def _feature_logits(self, images: Sequence[Image.Image]) -> torch.Tensor | None:
+        if self.style_features is None:
+            return None
+        x = self.to_tensor(images)
+        return torch.cat([self.style_features(x[i : i + BATCH_SIZE]) for i in range(0, len(x), BATCH_SIZE)])
+
     def classify_style(self, images: Sequence[Image.Image]) -> list[tuple[str, float]]:
         """The most likely style set of each image, with its probability."""
-        probs = self.outputs(images).style_logits.softmax(1)  # (N, num_styles)
+        probs = self.style_probabilities(images)  # (N, num_styles)
         best = probs.max(1)
         ids = self.labels.style_ids
         return [(ids[i], p) for i, p in zip(best.indices.tolist(), best.values.tolist())]
