@@ -80,4 +80,5 @@ def test_caption_variants_use_the_style_words_and_plain_nouns():
     assert styled == ["A cow in fluent flat style", "A cattle in fluent flat style"]
     assert plain == ["A cow", "A cattle"]
     styled, plain = caption_variants(record, "line-art")
-    assert styled[0] == "A cow in fluent flat line art style" and plain[0] == "A cow"
+    assert styled[0] == "A cow in fluent flat line art style"
+    assert plain == styled  # "A cow" keeps meaning the real sets' look

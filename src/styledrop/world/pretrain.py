@@ -83,10 +83,16 @@ class PretrainConfig:
 
 
 def caption_variants(record: ManifestRecord, variant: str | None = None) -> tuple[list[str], list[str]]:
-    """(styled captions, plain captions) for one training image, or its procedural `variant`."""
+    """(styled captions, plain captions) for one training image, or its procedural `variant`.
+
+    A variant's "plain" captions are its styled ones: a prompt that names no style must keep
+    meaning the real sets' look, not an average of outlines, silhouettes and grey (a base trained
+    with plain captions on variants drew "A cow" as a grey blob; models/emoji-base/README.md).
+    """
     nouns = [record.caption, *record.synonyms[:2]]
     words = STYLE_WORDS[record.style] + (f" {VARIANT_WORDS[variant]}" if variant else "")
-    return [f"A {n} in {words} style" for n in nouns], [f"A {n}" for n in nouns]
+    styled = [f"A {n} in {words} style" for n in nouns]
+    return styled, (styled if variant else [f"A {n}" for n in nouns])
 
 
 BASE_CONTENTS = Path(__file__).with_name("base_contents.json")
