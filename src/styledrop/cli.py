@@ -122,8 +122,9 @@ def cmd_pretrain(args) -> int:
         step = export_checkpoint(args.work, args.out)
         print(f"wrote the base model at step {step} to {args.out}")
         return 0
-    config = load_settings(PretrainConfig, args.config, {"steps": args.steps, "threads": args.threads, "seed": args.seed,
-                                                          "contents": args.contents}, section="pretrain")
+    flags = {"steps": args.steps, "threads": args.threads, "seed": args.seed, "contents": args.contents,
+             "variants": None if args.variants is None else tuple(args.variants), "variant_share": args.variant_share}
+    config = load_settings(PretrainConfig, args.config, flags, section="pretrain")
     if not (args.data / "manifest.jsonl").is_file():
         raise StyleDropError(f"{args.data} has no manifest.jsonl: build the dataset first with "
                              f"`styledrop data emoji --out {args.data}`")
@@ -205,6 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     pre.add_argument("--contents", choices=CONTENT_CHOICES,
                      help="train the transformer on the 128 base contents (default) or the whole vocabulary")
+    from .world.variants import VARIANTS
+
+    pre.add_argument("--variants", nargs="*", choices=sorted(VARIANTS), metavar="VARIANT",
+                     help=f"procedural style variants to mix in ({', '.join(sorted(VARIANTS))}; none by default)")
+    pre.add_argument("--variant-share", type=float, help="share of each batch drawn from the variants (default 0.5)")
     pre.add_argument("--export-only", action="store_true",
                      help="write --out from the latest checkpoint in --work and stop (a running job keeps running)")
     pre.set_defaults(func=cmd_pretrain)

@@ -1,6 +1,8 @@
 """Pretraining the emoji-world base on a fake dataset: it runs, resumes exactly, and the result
 loads as a base that samples."""
 
+import json
+
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -82,3 +84,24 @@ def test_caption_variants_use_the_style_words_and_plain_nouns():
     styled, plain = caption_variants(record, "line-art")
     assert styled[0] == "A cow in fluent flat line art style"
     assert plain == styled  # "A cow" keeps meaning the real sets' look
+
+
+def test_pretrain_command_takes_variants_from_flags_over_the_toml(tmp_path, fake_packages, capsys):
+    from styledrop.cli import main
+
+    data = tmp_path / "emoji"
+    build(data, fake_packages)
+    recipe = tmp_path / "recipe.toml"
+    tiny = {k: v for k, v in TINY.items() if k != "variants"}
+    recipe.write_text("[pretrain]\n" + "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in tiny.items())
+                      + 'variants = ["grayscale"]\n')
+    argv = ["pretrain", "--data", data, "--work", tmp_path / "w", "--out", tmp_path / "b", "--config", recipe,
+            "--steps", "2", "--variants", "outlined", "line-art", "--variant-share", "0.3"]
+    assert main([str(a) for a in argv]) == 0
+    settings = json.loads((tmp_path / "w" / "pretrain.json").read_text())
+    assert settings["variants"] == ["outlined", "line-art"] and settings["variant_share"] == 0.3
+    assert (tmp_path / "b" / "transformer").is_dir()
+
+    bad = argv[:-1] + ["1.5"]
+    assert main([str(a) for a in bad]) == 2
+    assert "variant_share 1.5" in capsys.readouterr().err

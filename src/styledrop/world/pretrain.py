@@ -160,6 +160,8 @@ def pretrain_base(data_dir: Path, work_dir: Path, out_dir: Path, config: Pretrai
     unknown = sorted(set(config.variants) - set(VARIANTS))
     if unknown:
         raise StyleDropError(f"pretrain variants {unknown} are not known; choose from {', '.join(VARIANTS)}")
+    if not 0.0 <= config.variant_share <= 1.0:
+        raise StyleDropError(f"pretrain variant_share {config.variant_share} is not a share; give a value in [0, 1]")
     all_records = load_manifest(data_dir)
     records = transformer_records(all_records, config.contents)
     extra, extra_owners = variant_images(records, tuple(config.variants), config.resolution)
