@@ -83,9 +83,12 @@ class Scorers:
             raise ValueError("no images given")
         return torch.stack([image_to_tensor(to_square(_rgb(im), self.image_size)) for im in images])
 
-    @torch.no_grad()
     def outputs(self, images: Sequence[Image.Image]) -> ScorerOutput:
-        x = self.to_tensor(images)  # (N, 3, S, S)
+        return self._outputs(self.to_tensor(images))
+
+    @torch.no_grad()
+    def _outputs(self, x: torch.Tensor) -> ScorerOutput:
+        """The network's outputs for (N, 3, S, S) images, in batches."""
         parts = [self.model(x[i : i + BATCH_SIZE]) for i in range(0, len(x), BATCH_SIZE)]
         return ScorerOutput(
             embedding=torch.cat([p.embedding for p in parts]),
@@ -122,14 +125,11 @@ class Scorers:
     def style_probabilities(self, images: Sequence[Image.Image]) -> torch.Tensor:
         """(N, num_styles): the CNN's style head, times the style-feature classifier's opinion
         where the scorer has one (a product of experts, renormalised)."""
-        logits = self.outputs(images).style_logits
-        return combine_style_logits(logits, self._feature_logits(images)).softmax(1)
-
-    def _feature_logits(self, images: Sequence[Image.Image]) -> torch.Tensor | None:
-        if self.style_features is None:
-            return None
-        x = self.to_tensor(images)
-        return torch.cat([self.style_features(x[i : i + BATCH_SIZE]) for i in range(0, len(x), BATCH_SIZE)])
+        x = self.to_tensor(images)  # (N, 3, S, S)
+        logits = self._outputs(x).style_logits
+        features = None if self.style_features is None else torch.cat(
+            [self.style_features(x[i : i + BATCH_SIZE]) for i in range(0, len(x), BATCH_SIZE)])
+        return combine_style_logits(logits, features).softmax(1)
 
     def classify_style(self, images: Sequence[Image.Image]) -> list[tuple[str, float]]:
         """The most likely style set of each image, with its probability."""
