@@ -12,9 +12,9 @@ are the set's name ("twemoji", "fluent flat"): short, distinct word pieces for M
 
 Style variants (`variants`, e.g. STYLE_VARIANTS): a share of each batch comes from procedural
 variants of the same images (outlined, line art, silhouette, posterized, grayscale;
-`styledrop.world.variants`), captioned
-"A cow in twemoji outlined style", so that the base learns style as axes it can combine rather
-than four memorised looks. The tokenizer is fitted on them too.
+`styledrop.world.variants`), captioned "A cow in twemoji outlined style", so that the base
+learns style as axes it can combine rather than four memorised looks. The tokenizer is fitted
+on them too.
 
 All prompts are encoded once; all images (and their mirror images) are tokenized once. Training
 is masked-token cross-entropy with the shared cosine schedule, with a learned position
@@ -49,7 +49,7 @@ from ..training.masking import mask_tokens
 from .manifest import ManifestRecord, load_manifest
 from .variants import VARIANT_WORDS, VARIANTS, render_variant
 
-STYLE_VARIANTS = ("outlined", "line-art", "silhouette", "posterized", "grayscale")
+STYLE_VARIANTS = tuple(VARIANTS)  # all of them: outlined, line-art, silhouette, posterized, grayscale
 STYLE_WORDS = {"noto": "noto", "twemoji": "twemoji", "fluent-flat": "fluent flat", "fluent-modern": "fluent modern"}
 
 
