@@ -116,6 +116,7 @@ def cmd_info(args) -> int:
 
 
 def cmd_pretrain(args) -> int:
+    from .training.loop import pick_device
     from .world.pretrain import PretrainConfig, export_checkpoint, pretrain_base
 
     if args.export_only:
@@ -128,7 +129,8 @@ def cmd_pretrain(args) -> int:
     if not (args.data / "manifest.jsonl").is_file():
         raise StyleDropError(f"{args.data} has no manifest.jsonl: build the dataset first with "
                              f"`styledrop data emoji --out {args.data}`")
-    report = pretrain_base(args.data, args.work, args.out, config, resume=not args.restart)
+    report = pretrain_base(args.data, args.work, args.out, config, resume=not args.restart,
+                           device=str(pick_device(args.device)))
     print(json.dumps(report, indent=2))
     print(f"wrote the base model to {args.out}")
     return 0
@@ -193,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("path")
     info.set_defaults(func=cmd_info)
 
-    pre = sub.add_parser("pretrain", help="train the emoji-world base model (tokenizer + transformer) on CPU")
+    pre = sub.add_parser("pretrain", help="train the emoji-world base model (tokenizer + transformer)")
     pre.add_argument("--data", type=Path, default=Path("data/emoji"), help="dataset from `styledrop data emoji`")
     pre.add_argument("--work", type=Path, default=Path("runs/emoji-base"), help="checkpoints and logs (resumable)")
     pre.add_argument("--out", type=Path, default=Path("runs/emoji-base/base"), help="base model folder to write")
@@ -211,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--variants", nargs="*", choices=sorted(VARIANTS), metavar="VARIANT",
                      help=f"procedural style variants to mix in ({', '.join(sorted(VARIANTS))}; none by default)")
     pre.add_argument("--variant-share", type=float, help="share of each batch drawn from the variants (default 0.5)")
+    pre.add_argument("--device", default="auto", help="auto (default: cuda when present), cpu, cuda, cuda:N")
     pre.add_argument("--export-only", action="store_true",
                      help="write --out from the latest checkpoint in --work and stop (a running job keeps running)")
     pre.set_defaults(func=cmd_pretrain)

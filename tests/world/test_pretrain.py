@@ -96,7 +96,7 @@ def test_pretrain_command_takes_variants_from_flags_over_the_toml(tmp_path, fake
     recipe.write_text("[pretrain]\n" + "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in tiny.items())
                       + 'variants = ["grayscale"]\n')
     argv = ["pretrain", "--data", data, "--work", tmp_path / "w", "--out", tmp_path / "b", "--config", recipe,
-            "--steps", "2", "--variants", "outlined", "line-art", "--variant-share", "0.3"]
+            "--steps", "2", "--device", "cpu", "--variants", "outlined", "line-art", "--variant-share", "0.3"]
     assert main([str(a) for a in argv]) == 0
     settings = json.loads((tmp_path / "w" / "pretrain.json").read_text())
     assert settings["variants"] == ["outlined", "line-art"] and settings["variant_share"] == 0.3
@@ -105,3 +105,22 @@ def test_pretrain_command_takes_variants_from_flags_over_the_toml(tmp_path, fake
     bad = argv[:-1] + ["1.5"]
     assert main([str(a) for a in bad]) == 2
     assert "variant_share 1.5" in capsys.readouterr().err
+    if not torch.cuda.is_available():
+        assert main([str(a) for a in argv[:-6] + ["cuda"]]) == 2
+        assert "CUDA is not available" in capsys.readouterr().err
+
+
+def test_time_budget_sets_the_step_count_after_the_warm_up(tmp_path, fake_packages):
+    from styledrop.text.minilm import MiniLMTextEncoder
+    from styledrop.training.checkpoint import load_checkpoint
+    from styledrop.world.pretrain import prepare_training_set, train_transformer
+
+    data = tmp_path / "emoji"
+    build(data, fake_packages)
+    config = PretrainConfig(steps=1000, **(TINY | {"warmup": 4, "checkpoint_every": 1000}))
+    prepared, _ = prepare_training_set(data, tmp_path / "w", config)
+    text = MiniLMTextEncoder(config.text_max_length).encode(prepared.prompts)
+    # A budget already spent when the rate is measured: the run stops one step after the warm-up.
+    _, _, report = train_transformer(prepared, text, tmp_path / "w", config, show_progress=False, time_budget=1e-6)
+    assert report["steps"] == config.warmup + 1
+    assert load_checkpoint(tmp_path / "w" / "transformer.ckpt.safetensors").settings["steps"] == config.warmup + 1

