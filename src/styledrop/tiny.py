@@ -6,6 +6,7 @@ diffusers' own aMUSEd tests. Sizes:
 - ``tiny``: a few thousand transformer parameters, 16x16 images, 8x8 tokens; for unit tests.
 - ``bench``: a few million parameters, 64x64 images, 16x16 tokens, codebook 512; big enough that
   timing the sampler measures the model and the sampler, not Python overhead.
+- ``amused-256``: aMUSEd-256's transformer shape (256x256 images, 16x16 tokens, 8192 codes); GPU timing.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ class RandomSize:
 SIZES = {
     "tiny": RandomSize(hidden=32, layers=2, heads=2, block_channels=16, codebook=16, grid=8, vq_blocks=2, text_hidden=8),
     "bench": RandomSize(hidden=256, layers=6, heads=4, block_channels=128, codebook=512, grid=16, vq_blocks=3, text_hidden=64),
+    # aMUSEd-256's transformer width, depth, token grid and codebook (its text encoder is CLIP-L's 768
+    # channels, here 2 layers deep); for timing on a GPU (benchmarks/device_speed.py), not for tests.
+    "amused-256": RandomSize(hidden=1024, layers=22, heads=16, block_channels=768, codebook=8192, grid=16,
+                             vq_blocks=5, text_hidden=768),
 }
 
 
