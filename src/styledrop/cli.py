@@ -139,7 +139,10 @@ def cmd_pretrain(args) -> int:
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
-    run_demo(Path(args.out), args.base)
+    train = {k: v for k, v in {"steps": args.train_steps, "lr": args.lr}.items() if v is not None}
+    sample = {k: v for k, v in {"style_scale": args.style_scale, "content_scale": args.content_scale}.items()
+              if v is not None}
+    run_demo(Path(args.out), args.base, train, sample)
     return 0
 
 
@@ -211,8 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .world.variants import VARIANTS
 
     pre.add_argument("--variants", nargs="*", choices=sorted(VARIANTS), metavar="VARIANT",
-                     help=f"procedural style variants to mix in ({', '.join(sorted(VARIANTS))}; none by default)")
-    pre.add_argument("--variant-share", type=float, help="share of each batch drawn from the variants (default 0.5)")
+                     help=f"procedural style variants to mix in (default: all of {', '.join(sorted(VARIANTS))}; "
+                          "give the flag alone for none)")
+    pre.add_argument("--variant-share", type=float, help="share of each batch drawn from the variants (default 0.2)")
     pre.add_argument("--device", default="auto", help="auto (default: cuda when present), cpu, cuda, cuda:N")
     pre.add_argument("--export-only", action="store_true",
                      help="write --out from the latest checkpoint in --work and stop (a running job keeps running)")
@@ -221,6 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the offline demo end to end")
     demo.add_argument("--out", default="demo-output", help="output folder (default: demo-output)")
     demo.add_argument("--base", help="base model (default: the bundled emoji-world base)")
+    demo.add_argument("--train-steps", type=int, help="adapter training steps (default 300)")
+    demo.add_argument("--lr", type=float, help="adapter learning rate (default 1e-3)")
+    demo.add_argument("--style-scale", type=float, help="style guidance lambda_A (default 0.5)")
+    demo.add_argument("--content-scale", type=float, help="content guidance lambda_B (default: the base's sampling.json)")
     demo.set_defaults(func=cmd_demo)
 
     from .evaluation.cli import register as register_score

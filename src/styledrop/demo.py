@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -29,11 +29,13 @@ from .training.loop import TrainConfig, train_adapter
 
 CONTENTS = ["cow", "piano", "banana", "house", "cat", "rocket", "tree", "car"]
 REFERENCE_STYLE, REFERENCE_CONTENT = "openmoji-color", "watermelon"
-TRAIN = TrainConfig(steps=300, lr=1e-4, batch_size=8, rank=4, shared=True, checkpoint_every=100, seed=0)
+TRAIN = TrainConfig(steps=300, lr=1e-3, batch_size=8, rank=4, shared=True, checkpoint_every=100, seed=0)
 SAMPLE = {"steps": 24, "num_images": 2, "seed": 0, "style_scale": 0.5}  # over the base's sampling.json
 
 
-def run_demo(out: Path, base_path: str | None = None) -> dict | None:
+def run_demo(out: Path, base_path: str | None = None, train: dict | None = None, sample: dict | None = None
+             ) -> dict | None:
+    """`train` and `sample` override fields of TRAIN (e.g. steps, lr) and SAMPLE (e.g. style_scale)."""
     if base_path is None and not EMOJI_BASE.is_dir():
         print(f"demo: the bundled emoji-world base ({EMOJI_BASE}) is not in this checkout yet; running the "
               "plumbing demo on a random base instead (its pictures are noise)")
@@ -46,20 +48,21 @@ def run_demo(out: Path, base_path: str | None = None) -> dict | None:
     from .evaluation.scorers import Scorers
 
     start = time.time()
+    recipe = replace(TRAIN, **(train or {}))
     out.mkdir(parents=True, exist_ok=True)
     base = load_base(base_path or default_base())
     reference = load_image(DEMO_REFERENCE)
     save_png_atomic(reference, out / "reference.png")
-    print(f"demo: 1/3 learning the OpenMoji style from {DEMO_REFERENCE.name} ({TRAIN.steps} steps)")
+    print(f"demo: 1/3 learning the OpenMoji style from {DEMO_REFERENCE.name} ({recipe.steps} steps, lr {recipe.lr:g})")
     pixels = image_to_tensor(to_square(reference, base.resolution))[None]
-    train_adapter(base, pixels, [f"A {REFERENCE_CONTENT} in [V] style"], TRAIN, out / "adapter.safetensors",
+    train_adapter(base, pixels, [f"A {REFERENCE_CONTENT} in [V] style"], recipe, out / "adapter.safetensors",
                   style_descriptor="[V]")
     adapter = load_adapter_file(out / "adapter.safetensors")
 
     print(f"demo: 2/3 drawing {len(CONTENTS)} concepts with the base alone and with the adapter")
     plain = [f"A {c}" for c in CONTENTS]
     styled = [f"A {c} in [V] style" for c in CONTENTS]
-    sample = sampler_settings(base, overrides=SAMPLE)
+    sample = sampler_settings(base, overrides=SAMPLE | (sample or {}))
     generate_to_folder(base, plain, sample, out / "base")
     generate_to_folder(base, styled, sample, out / "styledrop", style=adapter)
 
@@ -71,7 +74,7 @@ def run_demo(out: Path, base_path: str | None = None) -> dict | None:
         pairs = [(out / name / r["file"], r["prompt"]) for r in record["images"]]
         result = score_folder(pairs, out / "reference.png", scorers, REFERENCE_CONTENT)
         scores[name] = summarise(result, REFERENCE_STYLE)
-    scores["settings"] = {"train": asdict(TRAIN), "sample": asdict(sample), "base": base.name,
+    scores["settings"] = {"train": asdict(recipe), "sample": asdict(sample), "base": base.name,
                           "reference": str(DEMO_REFERENCE.relative_to(DEMO_REFERENCE.parents[2]))}
     scores["seconds"] = round(time.time() - start, 1)
     atomic_write_text(out / "scores.json", json.dumps(scores, indent=2))

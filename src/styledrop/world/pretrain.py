@@ -1,4 +1,4 @@
-"""Pretrain the emoji-world base: a patch k-means tokenizer and a UVit2DModel, on CPU.
+"""Pretrain the emoji-world base: a patch k-means tokenizer and a UVit2DModel (CPU or GPU).
 
 Only the pretraining split is used (the four pretraining style sets, minus the held-out
 (content, style) pairs); held-out styles never reach the tokenizer or the transformer. The tokenizer
@@ -10,8 +10,8 @@ synonyms, and with probability `plain_caption` just "A {noun}", so that the base
 prompts that name no style (StyleDrop prompts name a style the base has never seen). Style words
 are the set's name ("twemoji", "fluent flat"): short, distinct word pieces for MiniLM.
 
-Style variants (`variants`, e.g. STYLE_VARIANTS): a share of each batch comes from procedural
-variants of the same images (outlined, line art, silhouette, posterized, grayscale;
+Style variants (`variants`; by default all of them, at 20%): a share of each batch comes from
+procedural variants of the same images (outlined, line art, silhouette, posterized, grayscale;
 `styledrop.world.variants`), captioned "A cow in twemoji outlined style", so that the base
 learns style as axes it can combine rather than four memorised looks. The tokenizer is fitted
 on them too.
@@ -71,8 +71,8 @@ class PretrainConfig:
     mirror: bool = False  # also train on mirror images (twice the data, half the epochs)
     # Procedural style variants of the transformer's images (styledrop.world.variants), and the share
     # of each batch drawn from them; the rest comes from the real sets.
-    variants: tuple[str, ...] = ()  # e.g. STYLE_VARIANTS
-    variant_share: float = 0.5
+    variants: tuple[str, ...] = STYLE_VARIANTS  # () for none
+    variant_share: float = 0.2
     lr: float = 1e-3
     warmup: int = 200
     weight_decay: float = 0.01
