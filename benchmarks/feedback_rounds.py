@@ -11,13 +11,14 @@ images that the style classifier puts in the reference's set and the content cla
 labels as the prompted content, best text score first.
 
     .venv/bin/python benchmarks/feedback_rounds.py [--styles openmoji-color ...] [--content watermelon]
-        [--prompts 12] [--images-per-prompt 8] [--out runs/feedback-rounds]
+        [--prompts 12] [--images-per-prompt 8] [--round2-lr 1e-4] [--out runs/feedback-rounds]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from styledrop.adapters.io import load_adapter_file
@@ -73,6 +74,7 @@ def main() -> None:
     parser.add_argument("--content", default="watermelon")
     parser.add_argument("--prompts", type=int, default=12)
     parser.add_argument("--images-per-prompt", type=int, default=8)
+    parser.add_argument("--round2-lr", type=float, default=ROUND2.lr, help=f"round-2 learning rate ({ROUND2.lr:g})")
     parser.add_argument("--out", type=Path, default=Path("runs/feedback-rounds"))
     args = parser.parse_args()
     base, scorers = load_base(args.base), Scorers.load()
@@ -101,7 +103,7 @@ def main() -> None:
             else:
                 select_pool(pool, policy, seed=0)
             r2 = work / f"round2-{policy}.safetensors"
-            train_round(base, pool, policy, r2, ROUND2, resume=True, show_progress=False)
+            train_round(base, pool, policy, r2, replace(ROUND2, lr=args.round2_lr), resume=True, show_progress=False)
             rows[f"round 2, {policy}"] = evaluate(base, r2, reference, args.content, style, work / f"eval-{policy}", scorers)
         table[style] = rows
         (args.out / "results.json").write_text(json.dumps(table, indent=2))
