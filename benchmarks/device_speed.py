@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -35,8 +36,8 @@ def measure(size: str, device: torch.device, train_steps: int, images: int, step
     config = TrainConfig(steps=train_steps, lr=1e-4, batch_size=8, rank=4, shared=True, device=str(device),
                          checkpoint_every=10 * train_steps, seed=0)
     adapter_file = folder / f"{size}.safetensors"
-    train_adapter(base, pixels, ["A cow in [V] style"], TrainConfig(**(vars(config) | {"steps": 2})),
-                  adapter_file, show_progress=False)  # warm-up: kernels, allocator
+    train_adapter(base, pixels, ["A cow in [V] style"], replace(config, steps=2), adapter_file,
+                  show_progress=False)  # warm-up: kernels, allocator
     sync(device)
     start = time.perf_counter()
     train_adapter(base, pixels, ["A cow in [V] style"], config, adapter_file, show_progress=False)
@@ -46,8 +47,7 @@ def measure(size: str, device: torch.device, train_steps: int, images: int, step
     file = load_adapter_file(adapter_file)
     pipe = StyleDropPipeline(base, attach_adapter_file(base, file, "style"), None, file.style_descriptor)
     sample = SampleConfig(steps=steps, num_images=images, batch_size=images, style_scale=1.0, content_scale=5.0)
-    pipe.generate(["A piano in [V] style"], SampleConfig(**(vars(sample) | {"num_images": 2, "steps": 2})),
-                  show_progress=False)  # warm-up
+    pipe.generate(["A piano in [V] style"], replace(sample, num_images=2, steps=2), show_progress=False)  # warm-up
     sync(device)
     start = time.perf_counter()
     pipe.generate(["A piano in [V] style"], sample, show_progress=False)

@@ -34,6 +34,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
+from styledrop.files import atomic_path
 from styledrop.world.pretrain import (
     CHECKPOINT,
     PretrainConfig,
@@ -118,12 +119,10 @@ def save_parts(state: dict[str, torch.Tensor], out: Path, name: str, meta: dict[
             current, size = {}, 0
         current[key], size = value, size + value.nbytes
     parts.append(current)
-    names = []
-    for i, part in enumerate(parts):
-        names.append(f"{name}.part{i}.safetensors")
-        temp = out / f"{names[-1]}.tmp"
-        save_file(part, str(temp), metadata=meta | {"parts": str(len(parts))})
-        temp.replace(out / names[-1])
+    names = [f"{name}.part{i}.safetensors" for i in range(len(parts))]
+    for file, part in zip(names, parts):
+        with atomic_path(out / file) as temp:
+            save_file(part, str(temp), metadata=meta | {"parts": str(len(parts))})
     return names
 
 

@@ -249,7 +249,7 @@ def train_transformer(data: TrainingSet, text: TextEmbedding, work_dir: Path, co
     trained = torch.nn.ModuleDict({"transformer": transformer, "position": position})
     trained.to(device)
     optimizer = torch.optim.AdamW(trained.parameters(), lr=config.lr, betas=(0.9, 0.99),
-                                  weight_decay=config.weight_decay, fused=device != "cpu" or None)
+                                  weight_decay=config.weight_decay, fused=str(device).startswith("cuda") or None)
     ckpt_file = work_dir / CHECKPOINT
     step, losses = 0, []
     if resume and ckpt_file.exists():
