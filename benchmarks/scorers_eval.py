@@ -71,9 +71,12 @@ def print_table(title: str, report: dict, held: ScorerData, baseline: dict) -> N
               f"{r['content_top5']:>6.3f}  {r['text_top1']:>6.3f}  {r['style_score_top1']:>6.3f}"
               f"  |  {px_style:>8.3f}  {px_content:>8.3f}")
     o = report["overall"]
-    if "style_accuracy_cnn" in o:
-        print(f"style: CNN style head alone {o['style_accuracy_cnn']:.3f}, style-feature classifier alone "
-              f"{o['style_accuracy_features']:.3f}, both (the scorer's verdict) {o['style_accuracy']:.3f}")
+    alone = [(key.removeprefix("style_accuracy_"), value) for key, value in o.items()
+             if key.startswith("style_accuracy_")]
+    if alone:
+        parts = ", ".join(f"{name} {value:.3f}" for name, value in alone)
+        print(f"style, each classifier alone: {parts}; their product (the scorer's verdict) "
+              f"{o['style_accuracy']:.3f}")
     print(f"text score: right caption {o['text_score_right']:.3f}, other captions "
           f"{o['text_score_wrong']:.3f}; style score to references: same style "
           f"{o['style_score_same_style']:.3f}, same content {o['style_score_same_content']:.3f}, "
@@ -108,7 +111,7 @@ def main() -> None:
           "score; px = pixel 1-nearest-neighbour over the training images\n")
     reports = {}
     reports["native"] = evaluate(scorers.model, held, captions, references=train,
-                                 style_features=scorers.style_features)
+                                 style_experts=scorers.style_experts)
     print_table(f"at {scorers.image_size} px", reports["native"], held,
                 pixel_nearest_neighbour(train, held))
     if args.small:
@@ -116,7 +119,7 @@ def main() -> None:
         small_train, small_held = small.subset(~small.is_eval), small.subset(small.is_eval)
         held_up = upscaled_from(small_held, scorers)
         reports[f"from_{args.small}px"] = evaluate(scorers.model, held_up, captions,
-                                                   references=train, style_features=scorers.style_features)
+                                                   references=train, style_experts=scorers.style_experts)
         print_table(f"the same images from the {args.small} px files, resized by Scorers",
                     reports[f"from_{args.small}px"], held_up,
                     pixel_nearest_neighbour(small_train, small_held))

@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
 
 def test_text_scores_are_cosines_one_per_image(scorers, random_images):
@@ -85,3 +85,15 @@ def test_text_encoder_is_loaded_only_when_text_is_scored(scorers, stub_encoder, 
     assert stub_encoder.calls == 0
     scorers.text_scores(random_images(2), ["a cow"])
     assert stub_encoder.calls == 1
+
+
+def test_every_verdict_is_the_same_for_a_mirrored_image(scorers, random_images):
+    images = random_images(3)
+    mirrored = [ImageOps.mirror(im) for im in images]
+    a, b = scorers.outputs(images), scorers.outputs(mirrored)
+    assert torch.allclose(a.embedding, b.embedding, atol=1e-5)
+    assert torch.allclose(a.content_logits, b.content_logits, atol=1e-5)
+    assert torch.allclose(a.style_logits, b.style_logits, atol=1e-5)
+    x = scorers.to_tensor(images)
+    plain = scorers.model.eval()(x)  # one reading alone is not mirror-invariant: averaging is what makes it so
+    assert not torch.allclose(plain.content_logits.log_softmax(1), a.content_logits, atol=1e-5)

@@ -1,5 +1,5 @@
 """Content-free style features and their classifier: position-free, finite, learnable, saved
-and loaded safely, and combined with the CNN's style head by `Scorers`."""
+and loaded safely, and combined with the CNN's style head by `Scorers` (style_experts.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,16 @@ import torch
 
 from styledrop.errors import StyleDropError
 from styledrop.evaluation.scorers import Scorers
-from styledrop.evaluation.style_features import (FEATURES, StyleFeatureClassifier, combine_style_logits,
-                                                 fit_style_features, load_style_classifier, save_style_classifier,
-                                                 style_features)
+from styledrop.evaluation.style_experts import combine_style_logits
+from styledrop.evaluation.style_features import (
+    FEATURES,
+    StyleFeatureClassifier,
+    fit_style_features,
+    gradient_histograms,
+    load_style_classifier,
+    save_style_classifier,
+    style_features,
+)
 
 
 def drawings(style: str, count: int, generator: torch.Generator) -> torch.Tensor:
@@ -36,10 +43,23 @@ def test_features_ignore_where_the_drawing_sits_and_stay_finite():
     assert torch.isfinite(style_features(torch.ones(1, 3, 32, 32))).all()  # a blank page
 
 
-def test_a_64px_image_is_judged_at_32px():
+def test_a_64px_image_is_read_at_32px_and_its_gradients_also_at_64px():
     x = drawings("flat", 2, torch.Generator().manual_seed(1))
     big = torch.nn.functional.interpolate(x, scale_factor=2, mode="nearest")
-    assert torch.allclose(style_features(big), style_features(x), atol=1e-5)
+    fine = gradient_histograms(big)  # the last columns: what only 64 px shows
+    assert torch.allclose(style_features(big)[:, :-fine.shape[1]], style_features(x)[:, :-fine.shape[1]], atol=1e-5)
+    assert torch.allclose(style_features(big)[:, -fine.shape[1]:], fine, atol=1e-6)
+
+
+def test_gradient_histograms_tell_flat_fills_from_gradients():
+    flat = drawings("flat", 1, torch.Generator().manual_seed(3))
+    ramp = flat.clone()
+    ramp[..., :, :] *= torch.linspace(0.9, 1.0, 32)  # a soft left-to-right gradient over the paint
+    ramp = torch.where(flat < 0.92, ramp, flat)  # paper stays white
+    h_flat, h_ramp = gradient_histograms(flat), gradient_histograms(ramp)
+    assert torch.allclose(h_flat.sum(1), torch.tensor([2.0]), atol=1e-5)  # two histograms, each sums to 1
+    assert h_flat[0, 0] > 0.7 and h_ramp[0, 0] < h_flat[0, 0] - 0.3  # first differences: zero vs small
+    assert h_ramp[0, 7] > 0.7  # second differences of a linear ramp stay near zero
 
 
 def test_the_classifier_learns_two_styles_and_round_trips(tmp_path):
@@ -71,13 +91,17 @@ def test_combined_verdict_is_the_renormalised_product():
     expected = cnn.softmax(1) * features.softmax(1)
     assert torch.allclose(p, expected / expected.sum(), atol=1e-6)
     assert torch.allclose(combine_style_logits(cnn, None).softmax(1), cnn.softmax(1))
+    assert torch.allclose(combine_style_logits(cnn).softmax(1), cnn.softmax(1))
+    patches = torch.tensor([[0.0, 0.0, 5.0]])
+    three = cnn.softmax(1) * features.softmax(1) * patches.softmax(1)
+    assert torch.allclose(combine_style_logits(cnn, features, patches).softmax(1), three / three.sum(), atol=1e-6)
 
 
 def test_scorers_with_a_feature_classifier_follow_the_product(scorers, random_images):
     images = random_images(4)
     alone = scorers.style_probabilities(images)
     classifier = StyleFeatureClassifier(num_styles=len(scorers.labels.styles), hidden=4)
-    both = Scorers(scorers.model, scorers.labels, style_features=classifier)
+    both = Scorers(scorers.model, scorers.labels, style_experts={"features": classifier})
     combined = both.style_probabilities(images)
     with torch.no_grad():
         opinion = classifier(both.to_tensor(images)).softmax(1)

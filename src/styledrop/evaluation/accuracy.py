@@ -2,8 +2,8 @@
 
 `evaluate` returns, overall and per style of the evaluated images:
 
-- ``style_accuracy``: top-1 of the style classifier (with a style-feature classifier: of the
-  product of both, and ``style_accuracy_cnn`` / ``style_accuracy_features`` of each alone);
+- ``style_accuracy``: top-1 of the style verdict (with style experts: of the product of the CNN
+  head and the experts, and ``style_accuracy_cnn`` / ``style_accuracy_<expert>`` of each alone);
 - ``content_top1`` / ``content_top5``: of the content classifier;
 - with caption embeddings: ``text_top1``, zero-shot content top-1 of the text score (the caption
   "a <noun>" with the highest cosine), and the mean text score of the right caption
@@ -17,21 +17,34 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from styledrop.evaluation.data import ScorerData
 from styledrop.evaluation.model import ScorerNet, ScorerOutput
-from styledrop.evaluation.style_features import StyleFeatureClassifier, combine_style_logits
+from styledrop.evaluation.style_experts import combine_style_logits, expert_logits
 
 
 @torch.no_grad()
 def predict(model: ScorerNet, images: torch.Tensor, batch_size: int = 256) -> ScorerOutput:
-    """Eval-mode outputs for (N, 3, S, S) uint8 or float [0, 1] images."""
+    """Eval-mode outputs for (N, 3, S, S) uint8 or float [0, 1] images, mirror-averaged.
+
+    Each image is read as drawn and mirrored left to right, and the two readings are averaged:
+    embeddings summed and renormalised, logits as the mean of the log-probabilities (the
+    normalised geometric mean of the two distributions). A cow facing left is the same cow in
+    the same style; training sees both (flip augmentation), and averaging makes the verdict
+    exactly mirror-invariant (measured on the held-out images: models/scorers/README.md).
+    """
     model.eval()
     parts = []
     for start in range(0, len(images), batch_size):
         chunk = images[start : start + batch_size]
         chunk = chunk.float() / 255.0 if chunk.dtype == torch.uint8 else chunk.float()
-        parts.append(model(chunk))
+        seen, mirrored = model(chunk), model(chunk.flip(-1))
+        parts.append(ScorerOutput(
+            embedding=F.normalize(seen.embedding + mirrored.embedding, dim=-1),
+            style_logits=(seen.style_logits.log_softmax(1) + mirrored.style_logits.log_softmax(1)) / 2,
+            content_logits=(seen.content_logits.log_softmax(1) + mirrored.content_logits.log_softmax(1)) / 2,
+        ))
     return ScorerOutput(
         embedding=torch.cat([p.embedding for p in parts]),
         style_logits=torch.cat([p.style_logits for p in parts]),
@@ -52,19 +65,17 @@ def evaluate(
     data: ScorerData,
     caption_embeddings: torch.Tensor | None = None,  # (num_contents, text_dim): "a <noun>"
     references: ScorerData | None = None,
-    style_features: StyleFeatureClassifier | None = None,
+    style_experts: dict[str, torch.nn.Module] | None = None,
 ) -> dict:
     out = predict(model, data.images)
     top5 = out.content_logits.topk(min(5, out.content_logits.shape[1]), dim=1).indices  # (N, 5)
     hits = {}
-    if style_features is not None:  # the scorer's style verdict is then the product of both
-        features = torch.cat([style_features(data.images[i : i + 256].float() / 255.0)
-                              for i in range(0, len(data.images), 256)])
+    pixels = data.images.float() / 255.0 if data.images.dtype == torch.uint8 else data.images.float()
+    opinions = expert_logits(style_experts or {}, pixels)
+    if opinions:  # the scorer's style verdict is then the product of all (style_experts.py)
         hits["style_accuracy_cnn"] = out.style_logits.argmax(1) == data.style
-        hits["style_accuracy_features"] = features.argmax(1) == data.style
-        style_logits = combine_style_logits(out.style_logits, features)
-    else:
-        style_logits = out.style_logits
+        hits |= {f"style_accuracy_{name}": logits.argmax(1) == data.style for name, logits in opinions.items()}
+    style_logits = combine_style_logits(out.style_logits, *opinions.values())
     hits |= {
         "style_accuracy": style_logits.argmax(1) == data.style,
         "content_top1": top5[:, 0] == data.content,

@@ -157,8 +157,9 @@ class ScorerNet(nn.Module):
 
 
 @torch.no_grad()
-def initialize(model: ScorerNet, generator: torch.Generator) -> None:
-    """Re-draw every weight from `generator` (He init for convs, as torchvision's ResNet)."""
+def initialize_layers(model: nn.Module, generator: torch.Generator) -> None:
+    """Re-draw every conv, linear and BatchNorm weight of `model` from `generator`: He init for
+    convs (as torchvision's ResNet), N(0, 0.02) for linear layers, identity BatchNorm."""
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
             nn.init.kaiming_normal_(
@@ -170,6 +171,12 @@ def initialize(model: ScorerNet, generator: torch.Generator) -> None:
         elif isinstance(module, nn.BatchNorm2d):
             nn.init.ones_(module.weight)
             nn.init.zeros_(module.bias)
+
+
+@torch.no_grad()
+def initialize(model: ScorerNet, generator: torch.Generator) -> None:
+    """Re-draw every weight of the scorer from `generator` (`initialize_layers`, then below)."""
+    initialize_layers(model, generator)
     # Zero-init the last BN of each residual branch: blocks start as the identity
     # (Goyal et al. 2017, section 5.1), which steadies the first steps.
     for module in model.modules():

@@ -21,11 +21,15 @@ import torch
 from PIL import Image
 
 from styledrop.errors import StyleDropError
+from styledrop.evaluation.accuracy import predict
 from styledrop.evaluation.labels import ScorerLabels
 from styledrop.evaluation.model import ScorerNet, ScorerOutput
 from styledrop.evaluation.prompts import ContentMatcher
-from styledrop.evaluation.style_features import FILE_NAME as STYLE_FEATURES_FILE
-from styledrop.evaluation.style_features import StyleFeatureClassifier, combine_style_logits, load_style_classifier
+from styledrop.evaluation.style_experts import (
+    combine_style_logits,
+    expert_logits,
+    load_style_experts,
+)
 from styledrop.evaluation.weights import DEFAULT_SCORER_DIR, load_scorer
 from styledrop.images import image_to_tensor, to_square
 
@@ -51,21 +55,20 @@ def _rgb(image: Image.Image) -> Image.Image:
 
 class Scorers:
     def __init__(self, model: ScorerNet, labels: ScorerLabels, text_encoder=None,
-                 style_features: StyleFeatureClassifier | None = None):
+                 style_experts: dict[str, torch.nn.Module] | None = None):
         self.model = model.eval()
         self.labels = labels
         self.matcher = ContentMatcher(labels.contents)
         self._text_encoder = text_encoder
-        self.style_features = style_features.eval() if style_features is not None else None
+        self.style_experts = {name: expert.eval() for name, expert in (style_experts or {}).items()}
 
     @classmethod
     def load(cls, directory: Path | str | None = None, text_encoder=None) -> Scorers:
-        """The scorer folder `directory` (default: the bundled `models/scorers`), with its
-        style-feature classifier when the folder has one."""
+        """The scorer folder `directory` (default: the bundled `models/scorers`), with the
+        second opinions on style that the folder holds (`style_experts.py`)."""
         model, labels = load_scorer(directory)
-        features = Path(directory or DEFAULT_SCORER_DIR) / STYLE_FEATURES_FILE
-        classifier = load_style_classifier(features, len(labels.styles)) if features.is_file() else None
-        return cls(model, labels, text_encoder, classifier)
+        experts = load_style_experts(Path(directory or DEFAULT_SCORER_DIR), len(labels.styles))
+        return cls(model, labels, text_encoder, experts)
 
     @property
     def text_encoder(self):
@@ -86,15 +89,9 @@ class Scorers:
     def outputs(self, images: Sequence[Image.Image]) -> ScorerOutput:
         return self._outputs(self.to_tensor(images))
 
-    @torch.no_grad()
     def _outputs(self, x: torch.Tensor) -> ScorerOutput:
-        """The network's outputs for (N, 3, S, S) images, in batches."""
-        parts = [self.model(x[i : i + BATCH_SIZE]) for i in range(0, len(x), BATCH_SIZE)]
-        return ScorerOutput(
-            embedding=torch.cat([p.embedding for p in parts]),
-            style_logits=torch.cat([p.style_logits for p in parts]),
-            content_logits=torch.cat([p.content_logits for p in parts]),
-        )
+        """The network's mirror-averaged outputs for (N, 3, S, S) images (`accuracy.predict`)."""
+        return predict(self.model, x, BATCH_SIZE)
 
     @torch.no_grad()
     def embed_texts(self, prompts: Sequence[str]) -> torch.Tensor:
@@ -123,13 +120,11 @@ class Scorers:
 
     @torch.no_grad()
     def style_probabilities(self, images: Sequence[Image.Image]) -> torch.Tensor:
-        """(N, num_styles): the CNN's style head, times the style-feature classifier's opinion
-        where the scorer has one (a product of experts, renormalised)."""
+        """(N, num_styles): the CNN's style head times the scorer's other style experts
+        (a product of experts, renormalised; `style_experts.py`)."""
         x = self.to_tensor(images)  # (N, 3, S, S)
         logits = self._outputs(x).style_logits
-        features = None if self.style_features is None else torch.cat(
-            [self.style_features(x[i : i + BATCH_SIZE]) for i in range(0, len(x), BATCH_SIZE)])
-        return combine_style_logits(logits, features).softmax(1)
+        return combine_style_logits(logits, *expert_logits(self.style_experts, x).values()).softmax(1)
 
     def classify_style(self, images: Sequence[Image.Image]) -> list[tuple[str, float]]:
         """The most likely style set of each image, with its probability."""

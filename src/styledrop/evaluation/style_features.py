@@ -5,8 +5,11 @@ modern, Noto vs Twemoji; models/scorers/README.md), because its features also ca
 These features describe only how a drawing is painted, at 32 px (the bundled base's resolution):
 how much of the canvas it covers, its luminance, saturation and hue distributions, how its
 colours change between neighbours (flat fills, soft gradients, hard edges), how many colours it
-uses, and how dark its rim and lines are. A small classifier over them (`StyleFeatureClassifier`)
-is the scorer's second opinion on style.
+uses, and how dark its rim and lines are. Gradients are read once more, finely, at 32 and at
+64 px: the first and second differences between neighbouring paint pixels, which tell a flat
+fill (both zero) from a linear gradient (small first, zero second) from shading and edges.
+A small classifier over them (`StyleFeatureClassifier`) is one of the scorer's style experts
+(`style_experts.py`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from safetensors.torch import load_file, save_file
 from styledrop.errors import StyleDropError
 
 SIZE = 32
+FINE_SIZE = 64  # the gradient histograms are read again at this size
 FILE_NAME = "style_features.safetensors"  # optional, beside a scorer's model.safetensors
 WHITE = 0.92  # a pixel whose channels all exceed this is paper, not paint
 
@@ -44,15 +48,44 @@ def _hue_saturation(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return hue / 6, saturation  # both in [0, 1]
 
 
+def _resized(images: torch.Tensor, size: int) -> torch.Tensor:
+    """(N, 3, S, S) -> (N, 3, size, size) in [0, 1]: area-averaged down, bilinear up."""
+    x = images.float()
+    if x.shape[-1] != size:
+        x = F.interpolate(x, size=(size, size), mode="area" if x.shape[-1] > size else "bilinear",
+                          align_corners=None if x.shape[-1] > size else False)
+    return x.clamp(0, 1)
+
+
+def _paint(x: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) -> (N, H, W) float: 1 where the pixel is paint, not white paper."""
+    return (x < WHITE).any(1).float()
+
+
+def gradient_histograms(x: torch.Tensor) -> torch.Tensor:
+    """(N, 3, S, S) in [0, 1] -> (N, 13): fine histograms of the first and second differences
+    between neighbouring paint pixels (channel sums), both directions, over the paint's pairs."""
+    paint = _paint(x)
+    first, first_w, second, second_w = [], [], [], []
+    for dim in (-1, -2):  # along rows, then along columns
+        n = x.shape[dim]
+        a, b, c = (x.narrow(dim, k, n - 2) for k in range(3))
+        pa, pb, pc = (paint.narrow(dim, k, n - 2) for k in range(3))
+        first.append((b - a).abs().sum(1).flatten(1))
+        first_w.append((pa * pb).flatten(1))
+        second.append((c - 2 * b + a).abs().sum(1).flatten(1))
+        second_w.append((pa * pb * pc).flatten(1))
+    return torch.cat([
+        _histogram(torch.cat(first, 1), torch.cat(first_w, 1), [0, 0.004, 0.01, 0.02, 0.035, 0.06, 0.1, 3.01]),
+        _histogram(torch.cat(second, 1), torch.cat(second_w, 1), [0, 0.004, 0.01, 0.03, 0.1, 0.3, 6.01]),
+    ], 1)
+
+
 def style_features(images: torch.Tensor) -> torch.Tensor:
     """(N, 3, S, S) images in [0, 1] -> (N, FEATURES) content-free style features."""
-    x = images.float()
-    if x.shape[-1] != SIZE:
-        x = F.interpolate(x, size=(SIZE, SIZE), mode="area" if x.shape[-1] > SIZE else "bilinear",
-                          align_corners=None if x.shape[-1] > SIZE else False)
-    x = x.clamp(0, 1)
+    x = _resized(images, SIZE)
     n = x.shape[0]
-    paint = (x < WHITE).any(1).float()  # (N, H, W)
+    paint = _paint(x)  # (N, H, W)
     luma = 0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]
     hue, sat = _hue_saturation(x)
     flat = lambda t: t.flatten(1)  # noqa: E731
@@ -91,6 +124,8 @@ def style_features(images: torch.Tensor) -> torch.Tensor:
         (coloured.sum(1, keepdim=True) / w.sum(1, keepdim=True).clamp_min(1e-6)),  # share of saturated paint
         (flat(luma) * w).sum(1, keepdim=True) / w.sum(1, keepdim=True).clamp_min(1e-6),
         ((flat(luma) - 0.5) ** 2 * w).sum(1, keepdim=True) / w.sum(1, keepdim=True).clamp_min(1e-6),
+        gradient_histograms(x),
+        gradient_histograms(_resized(images, FINE_SIZE)),
     ]
     return torch.cat(parts, 1)
 
@@ -111,13 +146,6 @@ class StyleFeatureClassifier(torch.nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(N, 3, S, S) in [0, 1] -> (N, num_styles) logits."""
         return self.net((style_features(images) - self.mean) / self.std)
-
-
-def combine_style_logits(cnn: torch.Tensor, features: torch.Tensor | None) -> torch.Tensor:
-    """Log-probabilities of the product of the two classifiers' distributions (up to a constant)."""
-    if features is None:
-        return cnn.log_softmax(1)
-    return cnn.log_softmax(1) + features.log_softmax(1)
 
 
 def fit_style_features(model: StyleFeatureClassifier, images: torch.Tensor, styles: torch.Tensor,
@@ -162,7 +190,7 @@ def load_style_classifier(path: Path, num_styles: int) -> StyleFeatureClassifier
         raise StyleDropError(f"{path} was fitted for {meta.get('features')} features and "
                              f"{tensors['net.2.bias'].shape[0]} styles; this code computes {FEATURES} features "
                              f"for {num_styles} styles: refit it with `python benchmarks/scorers_train.py "
-                             "--style-features-only`")
+                             "--style-experts-only`")
     model = StyleFeatureClassifier(num_styles, int(meta["hidden"]))
     model.load_state_dict(tensors)
     return model.eval()
