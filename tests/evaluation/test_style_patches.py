@@ -60,11 +60,15 @@ def test_random_patches_hold_paint_and_name_their_image():
 
 def test_blank_areas_do_not_vote():
     net = PatchStyleNet(TINY).eval()
-    image = shapes("striped", 1, torch.Generator().manual_seed(1))
-    moved_paper = image.clone()
-    moved_paper[..., 20:, :] = 1.0  # the rectangle ends above row 20: only paper changes
+    image = torch.ones(1, 3, 24, 24)
+    image[..., 2:12, 2:12] = torch.tensor([0.8, 0.3, 0.2])[:, None, None]
+    speck = image.clone()
+    speck[..., 22, 22] = 0.0  # only the corner patch (rows and columns 16-23) holds it: 1 of 64 pixels
     with torch.no_grad():
-        assert torch.allclose(net(image), net(moved_paper))
+        assert torch.allclose(net(image), net(speck))
+        bigger = speck.clone()
+        bigger[..., 16:24, 16:24] = 0.0  # a painted corner patch does vote
+        assert not torch.allclose(net(image), net(bigger))
         blank = net(torch.ones(1, 3, 24, 24))  # no paint at all: still a distribution
     assert torch.isfinite(blank).all() and torch.allclose(blank.exp().sum(1), torch.ones(1))
     with pytest.raises(ValueError, match="24 px"):
