@@ -49,7 +49,7 @@ from styledrop.images import image_to_tensor, tensor_to_image, to_square
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = 32  # the bundled base draws 32 px images
-PATCH_STEPS = 3000
+PATCH_STEPS = 3000  # the bundled patch classifier (models/scorers/README.md)
 EXPERTS = ("features", "patches")
 
 

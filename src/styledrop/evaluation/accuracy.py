@@ -24,6 +24,11 @@ from styledrop.evaluation.model import ScorerNet, ScorerOutput
 from styledrop.evaluation.style_experts import combine_style_logits, expert_logits
 
 
+def as_unit_floats(images: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels -> float in [0, 1]; float images pass through as float32."""
+    return images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
+
+
 @torch.no_grad()
 def predict(model: ScorerNet, images: torch.Tensor, batch_size: int = 256) -> ScorerOutput:
     """Eval-mode outputs for (N, 3, S, S) uint8 or float [0, 1] images, mirror-averaged.
@@ -37,8 +42,7 @@ def predict(model: ScorerNet, images: torch.Tensor, batch_size: int = 256) -> Sc
     model.eval()
     parts = []
     for start in range(0, len(images), batch_size):
-        chunk = images[start : start + batch_size]
-        chunk = chunk.float() / 255.0 if chunk.dtype == torch.uint8 else chunk.float()
+        chunk = as_unit_floats(images[start : start + batch_size])
         seen, mirrored = model(chunk), model(chunk.flip(-1))
         parts.append(ScorerOutput(
             embedding=F.normalize(seen.embedding + mirrored.embedding, dim=-1),
@@ -70,8 +74,7 @@ def evaluate(
     out = predict(model, data.images)
     top5 = out.content_logits.topk(min(5, out.content_logits.shape[1]), dim=1).indices  # (N, 5)
     hits = {}
-    pixels = data.images.float() / 255.0 if data.images.dtype == torch.uint8 else data.images.float()
-    opinions = expert_logits(style_experts or {}, pixels)
+    opinions = expert_logits(style_experts, as_unit_floats(data.images)) if style_experts else {}
     if opinions:  # the scorer's style verdict is then the product of all (style_experts.py)
         hits["style_accuracy_cnn"] = out.style_logits.argmax(1) == data.style
         hits |= {f"style_accuracy_{name}": logits.argmax(1) == data.style for name, logits in opinions.items()}

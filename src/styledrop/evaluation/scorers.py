@@ -33,7 +33,6 @@ from styledrop.evaluation.style_experts import (
 from styledrop.evaluation.weights import DEFAULT_SCORER_DIR, load_scorer
 from styledrop.images import image_to_tensor, to_square
 
-BATCH_SIZE = 256
 
 
 def default_text_encoder():
@@ -91,7 +90,7 @@ class Scorers:
 
     def _outputs(self, x: torch.Tensor) -> ScorerOutput:
         """The network's mirror-averaged outputs for (N, 3, S, S) images (`accuracy.predict`)."""
-        return predict(self.model, x, BATCH_SIZE)
+        return predict(self.model, x)
 
     @torch.no_grad()
     def embed_texts(self, prompts: Sequence[str]) -> torch.Tensor:

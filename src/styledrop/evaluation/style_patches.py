@@ -117,7 +117,7 @@ def random_patches(images: torch.Tensor, count: int, config: PatchStyleConfig,
 
 
 def fit_patch_style(model: PatchStyleNet, images: torch.Tensor, styles: torch.Tensor,
-                    generator: torch.Generator, steps: int = 1500, batch_size: int = 256,
+                    generator: torch.Generator, steps: int, batch_size: int = 256,
                     lr: float = 2e-3, weight_decay: float = 0.05,
                     log: Callable[[str], None] | None = None) -> list[float]:
     """Train on (N, 3, S, S) float images in [0, 1] with (N,) style labels; returns the losses.
