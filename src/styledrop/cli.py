@@ -124,7 +124,8 @@ def cmd_pretrain(args) -> int:
         print(f"wrote the base model at step {step} to {args.out}")
         return 0
     flags = {"steps": args.steps, "threads": args.threads, "seed": args.seed, "contents": args.contents,
-             "variants": None if args.variants is None else tuple(args.variants), "variant_share": args.variant_share}
+             "variants": None if args.variants is None else tuple(args.variants), "variant_share": args.variant_share,
+             "init": None if args.init is None else str(args.init)}
     config = load_settings(PretrainConfig, args.config, flags, section="pretrain")
     if not (args.data / "manifest.jsonl").is_file():
         raise StyleDropError(f"{args.data} has no manifest.jsonl: build the dataset first with "
@@ -217,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"procedural style variants to mix in (default: all of {', '.join(sorted(VARIANTS))}; "
                           "give the flag alone for none)")
     pre.add_argument("--variant-share", type=float, help="share of each batch drawn from the variants (default 0.2)")
+    pre.add_argument("--init", type=Path, help="continue from this base folder's tokenizer and weights "
+                     "(e.g. models/emoji-base) instead of training from scratch")
     pre.add_argument("--device", default="auto", help="auto (default: cuda when present), cpu, cuda, cuda:N")
     pre.add_argument("--export-only", action="store_true",
                      help="write --out from the latest checkpoint in --work and stop (a running job keeps running)")

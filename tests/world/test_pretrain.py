@@ -2,6 +2,7 @@
 loads as a base that samples."""
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -124,3 +125,39 @@ def test_time_budget_sets_the_step_count_after_the_warm_up(tmp_path, fake_packag
     _, _, report = train_transformer(prepared, text, tmp_path / "w", config, show_progress=False, time_budget=1e-6)
     assert report["steps"] == config.warmup + 1
     assert load_checkpoint(tmp_path / "w" / "transformer.ckpt.safetensors").settings["steps"] == config.warmup + 1
+
+
+def test_init_continues_from_a_base_folder_with_its_tokenizer_and_weights(tmp_path, fake_packages):
+    data = tmp_path / "emoji"
+    build(data, fake_packages)
+    pretrain_base(data, tmp_path / "a", tmp_path / "a-base", PretrainConfig(steps=4, **TINY), show_progress=False)
+    # A fresh work folder and another seed: without init it would fit its own tokenizer and draw its own weights.
+    config = PretrainConfig(steps=0, **(TINY | {"seed": 7, "init": str(tmp_path / "a-base")}))
+    pretrain_base(data, tmp_path / "b", tmp_path / "b-base", config, show_progress=False)
+    a, b = load_base(tmp_path / "a-base"), load_base(tmp_path / "b-base")
+    assert torch.equal(a.image_tokenizer.codebook, b.image_tokenizer.codebook)
+    a_weights, b_weights = a.transformer.state_dict(), b.transformer.state_dict()
+    assert a_weights.keys() == b_weights.keys() and all(torch.equal(a_weights[k], b_weights[k]) for k in a_weights)
+    assert torch.equal(a.position.table, b.position.table)
+
+    trained = pretrain_base(data, tmp_path / "c", tmp_path / "c-base", replace(config, steps=2), show_progress=False)
+    assert trained["steps"] == 2
+    c_weights = load_base(tmp_path / "c-base").transformer.state_dict()
+    assert any(not torch.equal(a_weights[k], c_weights[k]) for k in a_weights)  # it trained on from there
+
+
+def test_init_that_does_not_fit_names_the_folder_and_the_fix(tmp_path, fake_packages):
+    data = tmp_path / "emoji"
+    build(data, fake_packages)
+    pretrain_base(data, tmp_path / "a", tmp_path / "a-base", PretrainConfig(steps=1, **TINY), show_progress=False)
+    wider = PretrainConfig(steps=1, **(TINY | {"hidden": 24, "init": str(tmp_path / "a-base")}))
+    with pytest.raises(StyleDropError, match="a-base does not fit.*set hidden, layers"):
+        pretrain_base(data, tmp_path / "w", tmp_path / "w-base", wider, show_progress=False)
+    other = PretrainConfig(steps=1, **(TINY | {"init": str(tmp_path / "a-base")}))
+    with pytest.raises(StyleDropError, match="holds another tokenizer"):  # s fitted its own, with another seed
+        pretrain_base(data, tmp_path / "s", tmp_path / "s-base", PretrainConfig(steps=1, **(TINY | {"seed": 5})),
+                      show_progress=False)
+        pretrain_base(data, tmp_path / "s", tmp_path / "s-base", other, show_progress=False)
+    nowhere = PretrainConfig(steps=1, **(TINY | {"init": str(tmp_path / "missing")}))
+    with pytest.raises(StyleDropError, match="missing is not a base folder"):
+        pretrain_base(data, tmp_path / "m", tmp_path / "m-base", nowhere, show_progress=False)
