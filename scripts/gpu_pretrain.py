@@ -12,7 +12,8 @@ takes at most 64 MiB of files in and gives back at most 8 files of 16 MiB. So th
     python scripts/gpu_pretrain.py unpack --pack gpu-pack --weights DIR --out runs/gpu
 
 A run in `gpu_runs.toml` is a `PretrainConfig` (any field) plus `name` and, optionally,
-`time_budget` (seconds: after the warm-up the step count is set so that training ends in time;
+`tokenizer` (a fitted vqvae folder for this run, e.g. one with more codes; default: pack's
+`--tokenizer`) and `time_budget` (seconds: after the warm-up the step count is set so that training ends in time;
 the count reached is written back into the run's settings, so the recipe can be rerun with fixed
 steps). Batches, masks and captions are drawn exactly as `styledrop pretrain` draws them, on CPU.
 With the text encoder installed, `styledrop pretrain --device cuda` needs none of this.
@@ -50,7 +51,7 @@ PART_BYTES = 15 * 2**20  # the device gives back files of 16 MiB at most
 
 def read_runs(path: Path) -> list[dict]:
     runs = tomllib.loads(path.read_text())["run"]
-    known = {f.name for f in fields(PretrainConfig)} | {"name", "time_budget"}
+    known = {f.name for f in fields(PretrainConfig)} | {"name", "time_budget", "tokenizer"}
     for run in runs:
         unknown = sorted(set(run) - known)
         if unknown:
@@ -60,27 +61,33 @@ def read_runs(path: Path) -> list[dict]:
     return runs
 
 
-def data_key(config: PretrainConfig) -> str:
+def data_key(config: PretrainConfig, tokenizer: Path) -> str:
     """Runs that train on the same tokens and captions share one pack."""
-    return "-".join(str(x) for x in (config.contents, *config.variants, config.mirror, config.resolution,
-                                      config.patch, config.text_max_length))
+    return "-".join(str(x) for x in (tokenizer.resolve(), config.contents, *config.variants, config.mirror,
+                                      config.resolution, config.patch, config.text_max_length))
 
 
 def cmd_pack(args) -> None:
     from styledrop.text.minilm import MiniLMTextEncoder
     from styledrop.world.pretrain import prepare_training_set
 
-    if not (args.tokenizer / "config.json").is_file():
-        sys.exit(f"{args.tokenizer} is not a fitted tokenizer folder (no config.json): run the first minutes of "
-                 "`styledrop pretrain` (it fits WORK/vqvae first) and pass that folder")
     args.out.mkdir(parents=True, exist_ok=True)
     runs, packs, all_ids = read_runs(args.runs), {}, []
     for run in runs:
+        tokenizer = Path(run.pop("tokenizer", args.tokenizer))
+        if not (tokenizer / "config.json").is_file():
+            sys.exit(f"{tokenizer} (run {run['name']!r}) is not a fitted tokenizer folder (no config.json): run the "
+                     "first minutes of `styledrop pretrain` with the run's codes and patch (it fits WORK/vqvae "
+                     "first) and pass that folder")
         config = PretrainConfig(**{k: v for k, v in run.items() if k not in ("name", "time_budget")})
-        key = data_key(config)
+        codes = json.loads((tokenizer / "config.json").read_text()).get("codebook_size")
+        if codes != config.codes:
+            sys.exit(f"run {run['name']!r} has codes = {config.codes} but its tokenizer {tokenizer} has {codes}: "
+                     "set codes to the tokenizer's, or name a tokenizer with that many codes")
+        key = data_key(config, tokenizer)
         if key not in packs:
             work = args.out / f"work-{len(packs)}"
-            shutil.copytree(args.tokenizer, work / "vqvae", dirs_exist_ok=True)
+            shutil.copytree(tokenizer, work / "vqvae", dirs_exist_ok=True)
             data, _ = prepare_training_set(args.data, work, config)
             encoder = MiniLMTextEncoder(max_length=config.text_max_length)
             batch = encoder.tokenize(data.prompts)
@@ -94,6 +101,7 @@ def cmd_pack(args) -> None:
             packs[key] = name
             print(f"{name}: {len(data.tokens)} images ({data.real} real), {len(data.prompts)} prompts", flush=True)
         run["pack"] = packs[key]
+        run["tokenizer"] = f"work-{list(packs).index(key)}/vqvae"  # inside the pack: unpack writes it to the base
         run["settings"] = asdict(config)
     weights, config = encoder.pruned_weights(torch.cat([i.flatten() for i in all_ids]))
     save_file(weights, str(args.out / MINILM), metadata={"config": json.dumps(config)})
@@ -179,12 +187,12 @@ def cmd_train(args) -> None:
 
 
 def cmd_unpack(args) -> None:
-    """Base folders (aMUSEd layout) from the weights that came back, with the pack's tokenizer."""
+    """Base folders (aMUSEd layout) from the weights that came back, each with its run's tokenizer."""
     from styledrop.training.checkpoint import Checkpoint, save_checkpoint
 
     runs = json.loads((args.pack / RUNS).read_text())
-    tokenizer = next(args.pack.glob("work-0/vqvae"))
     for run in runs:
+        tokenizer = args.pack / run.get("tokenizer", "work-0/vqvae")  # packs made before runs named their own
         files = sorted(args.weights.glob(f"{run['name']}.part*.safetensors"))
         if not files:
             print(f"{run['name']}: no weights came back")
@@ -209,7 +217,8 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("pack")
     p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--tokenizer", type=Path, required=True, help="a fitted vqvae folder (work dir of a CPU run)")
+    p.add_argument("--tokenizer", type=Path, required=True,
+                   help="a fitted vqvae folder (work dir of a CPU run), for runs that name no tokenizer of their own")
     p.add_argument("--runs", type=Path, default=Path(__file__).with_name("gpu_runs.toml"))
     p.add_argument("--out", type=Path, required=True)
     p.set_defaults(func=cmd_pack)

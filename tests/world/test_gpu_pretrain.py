@@ -6,6 +6,7 @@ import json
 from argparse import Namespace
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -44,20 +45,34 @@ def test_pack_train_unpack_gives_the_trained_weights(tmp_path, fake_packages, mo
     build(data, fake_packages)
     tiny = {k: v for k, v in TINY.items() if k != "variants"}
     prepare_training_set(data, tmp_path / "fit", PretrainConfig(**tiny))  # fits the tokenizer
+    prepare_training_set(data, tmp_path / "fit16", PretrainConfig(**(tiny | {"codes": 16})))  # a larger one
     runs = tmp_path / "runs.toml"
     table = [tiny | {"name": "a", "steps": 3, "variants": ["grayscale"]},
-             tiny | {"name": "b", "steps": 2, "variants": ["grayscale"], "layers": 2}]
-    runs.write_text("".join("[[run]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in run.items())
-                            for run in table))
+             tiny | {"name": "b", "steps": 2, "variants": ["grayscale"], "layers": 2},
+             tiny | {"name": "c", "steps": 2, "variants": ["grayscale"], "codes": 16,
+                     "tokenizer": str(tmp_path / "fit16" / "vqvae")}]
+
+    def write(table):
+        runs.write_text("".join("[[run]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in run.items())
+                                for run in table))
+
+    write(table)
     pack, out = tmp_path / "pack", tmp_path / "out"
     script.cmd_pack(Namespace(data=data, tokenizer=tmp_path / "fit" / "vqvae", runs=runs, out=pack))
-    assert len(list(pack.glob("pack-*.safetensors"))) == 1  # both runs train on the same data
+    assert len(list(pack.glob("pack-*.safetensors"))) == 2  # a and b share their data; c has its own tokens
 
     monkeypatch.setattr(script, "PART_BYTES", 4096)  # force many parts
-    for name in ("a", "b"):
+    for name in ("a", "b", "c"):
         script.cmd_train_one(Namespace(pack=pack, out=out, work=str(tmp_path / "gpu"), name=name))
     assert len(list(out.glob("b.part*.safetensors"))) > 2
     script.cmd_unpack(Namespace(pack=pack, weights=out, out=tmp_path / "bases"))
+    assert load_base(tmp_path / "bases" / "a" / "base").image_tokenizer.codebook_size == 8
+    larger = load_base(tmp_path / "bases" / "c" / "base")
+    assert larger.image_tokenizer.codebook_size == 16 and larger.mask_id == 16
+
+    write([table[2] | {"codes": 8}])  # a tokenizer that does not match the run's codes is refused before packing
+    with pytest.raises(SystemExit, match="codes = 8 but its tokenizer .* has 16"):
+        script.cmd_pack(Namespace(data=data, tokenizer=tmp_path / "fit" / "vqvae", runs=runs, out=tmp_path / "p2"))
 
     trained = load_file(str(tmp_path / "gpu" / "b" / "transformer.ckpt.safetensors"))
     written = load_file(str(tmp_path / "bases" / "b" / "base" / "transformer" / "diffusion_pytorch_model.safetensors"))
