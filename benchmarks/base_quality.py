@@ -7,9 +7,13 @@
    "A {content} in {style words} style" and ask the bundled scorers which style and which content
    they show: style accuracy, content accuracy (top-1 and top-5 over the whole vocabulary), and a
    picture grid of the first pairs.
+3. What bounds those numbers: the scorers on the real images of the pairs, on the same images passed
+   through the tokenizer (no drawing can show more than its tokens), and on the base's drawings of
+   the same contents in styles it was trained on (what it memorised, against what it composes);
+   and the held-out pairs per style, with the styles the scorers read instead.
 
     .venv/bin/python benchmarks/base_quality.py [--base models/emoji-base] [--data data/emoji]
-        [--images-per-pair 2] [--sweep] [--out runs/base-quality]
+        [--images-per-pair 2] [--sweep] [--tokenizer-only] [--out runs/base-quality]
 
 With --sweep it first tries content guidance x choice temperature on half the held-out pairs
 (a small model wants far less guidance than aMUSEd's 5,
@@ -68,9 +72,29 @@ def grade(images: list, pairs, per_pair: int, scorers) -> dict:
     top5 = [any(name == r.caption for name, _ in c) for c, r in zip(contents, wanted)]
     per_image = list(zip(style_ok, top1, top5))
     metrics = summary(per_image)
+    metrics["by_style"] = {name: summary([row for row, r in zip(per_image, wanted) if r.style == name])
+                           for name in sorted({r.style for r in wanted})}
+    confusion: dict[str, dict[str, int]] = {}
+    for (read, _), r in zip(styles, wanted):  # which style the scorers saw, per style asked for
+        row = confusion.setdefault(r.style, {})
+        row[read] = row.get(read, 0) + 1
+    metrics["style_confusion"] = confusion
     if tuning := [row for i, row in enumerate(per_image) if (i // per_pair) % 2 == 1]:
         metrics["not_used_by_sweep"] = summary(tuning)  # odd pairs: the sweep only sees the even ones
     return metrics
+
+
+def seen_pairs(records, pairs) -> list:
+    """For each held-out pair, the same content in a style the base was trained on: the next one after the
+    pair's style in name order (wrapping round), so that the seen pairs spread over the styles too."""
+    styles = sorted({r.style for r in pairs})
+    trained = {(r.content_id, r.style): r for r in records if r.split == "pretrain"}
+    chosen = []
+    for r in pairs:
+        start = styles.index(r.style)
+        order = [styles[(start + k) % len(styles)] for k in range(1, len(styles))]
+        chosen += [trained[r.content_id, s] for s in order if (r.content_id, s) in trained][:1]
+    return chosen
 
 
 def summary(per_image: list[tuple[bool, bool, bool]]) -> dict:
@@ -98,6 +122,25 @@ def sweep(base, pairs, args, scorers) -> dict:
             "best": {k: best[k] for k in ("content_scale", "temperature", "token_temperature")}}
 
 
+BOUNDS = {"real_images": "the real held-out images themselves (the scorers' ceiling)",
+          "tokenized_real_images": "the real held-out images through the tokenizer (the best a drawing can read as)",
+          "seen_pairs": "the base's drawings of the same contents in styles it was trained on"}
+
+
+def print_bounds(report: dict, tokenizer: dict, keys: list[str]) -> None:
+    print("| measure | value |\n|---|---|")
+    for name, value in tokenizer.items():
+        print(f"| tokenizer PSNR, {name} | {value} dB |")
+    print_rows(report, keys)
+
+
+def print_rows(report: dict, keys: list[str]) -> None:
+    for key in keys:
+        row = report[key]
+        print(f"| {BOUNDS[key]}, {row['images']} images: style / top-1 / top-5 | {row['style_accuracy']:.3f} / "
+              f"{row['content_top1']:.3f} / {row['content_top5']:.3f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", default=default_base())
@@ -112,6 +155,8 @@ def main() -> None:
     parser.add_argument("--sweep-temperatures", type=float, nargs="+", default=[1.0, 4.5])
     parser.add_argument("--sweep-token-temperatures", type=float, nargs="+", default=[1.0, 0.7, 0.4])
     parser.add_argument("--token-temperature", type=float, help="default: the base's sampling.json, else 1")
+    parser.add_argument("--tokenizer-only", action="store_true", help="only the tokenizer's rows: PSNR and what "
+                        "the scorers read in tokenized held-out pairs (no drawing; any base folder, even untrained)")
     parser.add_argument("--out", type=Path, default=Path("runs/base-quality"))
     args = parser.parse_args()
     from styledrop.evaluation.scorers import Scorers
@@ -125,6 +170,15 @@ def main() -> None:
     chosen = {"content_scale": args.content_scale, "temperature": args.temperature,
               "token_temperature": args.token_temperature}
     report = {"base": str(args.base), "tokenizer_psnr_db": tokenizer, "heldout_pairs": len(pairs)}
+    truth = [Image.open(r.paths[base.resolution]).convert("RGB") for r in pairs]
+    report["real_images"] = grade(truth, pairs, 1, scorers)  # the scorers' own ceiling on these pairs
+    tokenized = base.image_tokenizer.decode(base.image_tokenizer.encode(torch.stack([image_to_tensor(t) for t in truth])))
+    tokenized = [Image.fromarray((t.permute(1, 2, 0) * 255).round().byte().numpy()) for t in tokenized.cpu()]
+    report["tokenized_real_images"] = grade(tokenized, pairs, 1, scorers)  # the best any drawing can read as
+    if args.tokenizer_only:
+        (args.out / "report.json").write_text(json.dumps(report, indent=2))
+        print_bounds(report, tokenizer, ["real_images", "tokenized_real_images"])
+        return
     if args.sweep:
         print("| content scale | temperature | token temperature | style accuracy | content top-1 | content top-5 |\n"
               "|---|---|---|---|---|---|")
@@ -136,8 +190,8 @@ def main() -> None:
     metrics, results = judge(base, pairs, config, scorers)
     report |= {"sampler": config.__dict__, **metrics}
     per_row = 8
-    truth = [Image.open(r.paths[base.resolution]).convert("RGB") for r in pairs]
-    report["real_images"] = grade(truth, pairs, 1, scorers)  # the scorers' own ceiling on these pairs
+    seen = seen_pairs(records, pairs)
+    report["seen_pairs"], _ = judge(base, seen, config, scorers)
     rows = []
     for start in range(0, min(len(pairs), 32), per_row):
         rows.append(truth[start : start + per_row])  # the held-out real image, never trained on
@@ -146,21 +200,24 @@ def main() -> None:
     prompts = [f"A {r.caption} in {STYLE_WORDS[r.style]} style" for r in pairs]
     (args.out / "heldout_pairs.txt").write_text("\n".join(prompts[:32]) + "\n")
     (args.out / "report.json").write_text(json.dumps(report, indent=2))
-    print("| measure | value |\n|---|---|")
-    for name, value in tokenizer.items():
-        print(f"| tokenizer PSNR, {name} | {value} dB |")
+    print_bounds(report, tokenizer, [])
     print(f"| sampler | content scale {config.content_scale}, temperature {config.temperature}, token temperature "
           f"{config.token_temperature}, {config.steps} steps |")
     print(f"| held-out pairs: style accuracy ({metrics['images']} images) | {metrics['style_accuracy']:.3f} |")
     print(f"| held-out pairs: content accuracy, top-1 | {metrics['content_top1']:.3f} |")
     print(f"| held-out pairs: content accuracy, top-5 | {metrics['content_top5']:.3f} |")
+    print_rows(report, ["real_images", "tokenized_real_images", "seen_pairs"])
     real = report["real_images"]
-    print(f"| the real held-out images themselves (the scorers' ceiling): style / top-1 / top-5 | "
-          f"{real['style_accuracy']:.3f} / {real['content_top1']:.3f} / {real['content_top5']:.3f} |")
     if args.sweep:
         odd = metrics["not_used_by_sweep"]
         print(f"| the same on the {odd['images']} images of pairs the sweep never saw: style / top-1 / top-5 | "
               f"{odd['style_accuracy']:.3f} / {odd['content_top1']:.3f} / {odd['content_top5']:.3f} |")
+    print("\n| style asked for | images | style accuracy | read as (count) | content top-1 | content top-5 "
+          "| real images: style accuracy |\n|---|---:|---:|---|---:|---:|---:|")
+    for name, row in metrics["by_style"].items():
+        read = ", ".join(f"{k} {v}" for k, v in sorted(metrics["style_confusion"][name].items(), key=lambda kv: -kv[1]))
+        print(f"| {name} | {row['images']} | {row['style_accuracy']:.3f} | {read} | {row['content_top1']:.3f} "
+              f"| {row['content_top5']:.3f} | {real['by_style'][name]['style_accuracy']:.3f} |")
     print(f"pictures: {args.out / 'tokenizer.png'}, {args.out / 'heldout_pairs.png'} "
           "(odd rows: the real held-out images; even rows: the base's drawings; prompts in heldout_pairs.txt)")
 
