@@ -34,7 +34,7 @@ from PIL import Image
 from styledrop.base import load_base
 from styledrop.bundled import default_base
 from styledrop.grid import make_grid
-from styledrop.images import image_to_tensor
+from styledrop.images import image_to_tensor, tensor_to_image
 from styledrop.patch_tokenizer import psnr
 from styledrop.pipeline import SampleConfig, StyleDropPipeline, sampler_settings
 from styledrop.world.manifest import load_manifest
@@ -173,7 +173,7 @@ def main() -> None:
     truth = [Image.open(r.paths[base.resolution]).convert("RGB") for r in pairs]
     report["real_images"] = grade(truth, pairs, 1, scorers)  # the scorers' own ceiling on these pairs
     tokenized = base.image_tokenizer.decode(base.image_tokenizer.encode(torch.stack([image_to_tensor(t) for t in truth])))
-    tokenized = [Image.fromarray((t.permute(1, 2, 0) * 255).round().byte().numpy()) for t in tokenized.cpu()]
+    tokenized = [tensor_to_image(t) for t in tokenized.cpu()]
     report["tokenized_real_images"] = grade(tokenized, pairs, 1, scorers)  # the best any drawing can read as
     if args.tokenizer_only:
         (args.out / "report.json").write_text(json.dumps(report, indent=2))

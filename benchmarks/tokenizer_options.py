@@ -47,14 +47,14 @@ def main() -> None:
     args = parser.parse_args()
     records = load_manifest(args.data)
     pretrain = load_images([r for r in records if r.split == "pretrain"], args.size)
-    heldout = load_images([r for r in records if r.split == "heldout_style"], args.size)
     judged = {split: [r for r in records if r.split == split] for split in ("heldout_pair", "heldout_style")}
+    heldout = load_images(judged["heldout_style"], args.size)
     header = "| patch | codes | tokens per image | PSNR pretraining styles | PSNR held-out styles | fit s |"
     if args.style_ceiling:
         from styledrop.evaluation.scorers import Scorers
 
         scorers = Scorers.load()
-        real = {split: load_images(rs, args.size) for split, rs in judged.items()}
+        real = {"heldout_pair": load_images(judged["heldout_pair"], args.size), "heldout_style": heldout}
         header += " style accuracy, tokenized held-out pairs | the same, held-out styles |"
     print(header)
     print("|---" * header.count("|", 1) + "|")
