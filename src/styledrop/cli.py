@@ -125,7 +125,8 @@ def cmd_pretrain(args) -> int:
         return 0
     flags = {"steps": args.steps, "threads": args.threads, "seed": args.seed, "contents": args.contents,
              "variants": None if args.variants is None else tuple(args.variants), "variant_share": args.variant_share,
-             "init": None if args.init is None else str(args.init)}
+             "init": None if args.init is None else str(args.init),
+             "tokenizer": None if args.tokenizer is None else str(args.tokenizer)}
     config = load_settings(PretrainConfig, args.config, flags, section="pretrain")
     if not (args.data / "manifest.jsonl").is_file():
         raise StyleDropError(f"{args.data} has no manifest.jsonl: build the dataset first with "
@@ -220,6 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--variant-share", type=float, help="share of each batch drawn from the variants (default 0.2)")
     pre.add_argument("--init", type=Path, help="continue from this base folder's tokenizer and weights "
                      "(e.g. models/emoji-base) instead of training from scratch")
+    pre.add_argument("--tokenizer", type=Path, help="train over this fitted tokenizer (a pretrain work folder's "
+                     "vqvae, e.g. one with more codes; set codes to match) instead of fitting one; with --init, "
+                     "each new code starts as the base's nearest old code")
     pre.add_argument("--device", default="auto", help="auto (default: cuda when present), cpu, cuda, cuda:N")
     pre.add_argument("--export-only", action="store_true",
                      help="write --out from the latest checkpoint in --work and stop (a running job keeps running)")

@@ -161,3 +161,40 @@ def test_init_that_does_not_fit_names_the_folder_and_the_fix(tmp_path, fake_pack
     nowhere = PretrainConfig(steps=1, **(TINY | {"init": str(tmp_path / "missing")}))
     with pytest.raises(StyleDropError, match="missing is not a base folder"):
         pretrain_base(data, tmp_path / "m", tmp_path / "m-base", nowhere, show_progress=False)
+
+
+def test_init_over_another_tokenizer_starts_each_new_code_as_the_nearest_old_one(tmp_path, fake_packages):
+    from styledrop.patch_tokenizer import nearest
+
+    data = tmp_path / "emoji"
+    build(data, fake_packages)
+    pretrain_base(data, tmp_path / "a", tmp_path / "a-base", PretrainConfig(steps=2, **TINY), show_progress=False)
+    finer = TINY | {"codes": 16, "seed": 3}
+    pretrain_base(data, tmp_path / "f", tmp_path / "f-base", PretrainConfig(steps=0, **finer), show_progress=False)
+    config = PretrainConfig(steps=0, **(finer | {"init": str(tmp_path / "a-base"), "tokenizer": str(tmp_path / "f" / "vqvae")}))
+    pretrain_base(data, tmp_path / "c", tmp_path / "c-base", config, show_progress=False)
+
+    a, f, c = (load_base(tmp_path / name) for name in ("a-base", "f-base", "c-base"))
+    assert torch.equal(c.image_tokenizer.codebook, f.image_tokenizer.codebook) and c.mask_id == 16
+    old = nearest(f.image_tokenizer.codebook, a.image_tokenizer.codebook)
+    assert len(set(old.tolist())) > 1  # the test means something only if new codes map to several old ones
+    a_weights, c_weights = a.transformer.state_dict(), c.transformer.state_dict()
+    embed, head = "embed.embeddings.weight", "mlm_layer.conv2.weight"
+    assert torch.equal(c_weights[embed][:16], a_weights[embed][old]) and torch.equal(c_weights[embed][16], a_weights[embed][8])
+    assert torch.equal(c_weights[head], a_weights[head][old])
+    assert all(torch.equal(a_weights[k], c_weights[k]) for k in a_weights if k not in (embed, head))
+
+    with pytest.raises(StyleDropError, match="has 16 codes but codes = 8; set codes = 16"):
+        wrong = PretrainConfig(steps=0, **(TINY | {"tokenizer": str(tmp_path / "f" / "vqvae")}))
+        pretrain_base(data, tmp_path / "w", tmp_path / "w-base", wrong, show_progress=False)
+    with pytest.raises(StyleDropError, match="nowhere is not a fitted tokenizer folder"):
+        missing = PretrainConfig(steps=0, **(TINY | {"tokenizer": str(tmp_path / "nowhere")}))
+        pretrain_base(data, tmp_path / "m", tmp_path / "m-base", missing, show_progress=False)
+
+
+def test_retarget_vocabulary_refuses_another_patch_size():
+    from styledrop.patch_tokenizer import PatchKMeansTokenizer
+    from styledrop.world.starting_point import retarget_vocabulary
+
+    with pytest.raises(StyleDropError, match="2-pixel patches, the tokenizer 4"):
+        retarget_vocabulary({}, PatchKMeansTokenizer(torch.rand(8, 12), 2), PatchKMeansTokenizer(torch.rand(8, 48), 4))

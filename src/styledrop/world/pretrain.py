@@ -23,7 +23,9 @@ with warm-up and cosine decay, checkpoints every `checkpoint_every` steps (atomi
 resume. The finished base is written in aMUSEd layout with fp16 transformer weights.
 
 With `init` (a base folder), training continues from that base's tokenizer and weights with a
-fresh optimizer and learning-rate schedule, e.g. to train the bundled base on with another recipe.
+fresh optimizer and learning-rate schedule, e.g. to train the bundled base on with another recipe;
+with `tokenizer` (a fitted vqvae folder) it trains over that tokenizer, and with both it moves the
+base onto the new codebook (`starting_point`).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from ..text.minilm import MiniLMTextEncoder
 from ..training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from ..training.masking import mask_tokens
 from .manifest import ManifestRecord, load_manifest
+from .starting_point import init_tokenizer, load_init_weights, named_tokenizer
 from .variants import VARIANT_WORDS, VARIANTS, render_variant
 
 STYLE_VARIANTS = tuple(VARIANTS)  # all of them: outlined, line-art, silhouette, posterized, grayscale
@@ -87,6 +90,9 @@ class PretrainConfig:
     # A base folder to continue from (its tokenizer and transformer weights; the fields above that shape
     # the model must match it); "" trains from scratch. The optimizer and the schedule start afresh.
     init: str = ""
+    # A fitted tokenizer folder (a vqvae folder written by pretrain) to train over instead of fitting one;
+    # with `init` and another codebook, the init weights are carried over to its codes (retarget_vocabulary).
+    tokenizer: str = ""
 
 
 def caption_variants(record: ManifestRecord, variant: str | None = None) -> tuple[list[str], list[str]]:
@@ -184,13 +190,17 @@ def prepare_training_set(data_dir: Path, work_dir: Path, config: PretrainConfig
 
     tokenizer_dir = work_dir / "vqvae"
     start = time.time()
-    if config.init:  # continue with the tokens the weights know
-        known = init_tokenizer(Path(config.init))
+    if config.tokenizer or config.init:  # the tokenizer named, else the tokens the init weights know
+        source = f"pretrain tokenizer {config.tokenizer}" if config.tokenizer else f"pretrain init {config.init}"
+        known = named_tokenizer(Path(config.tokenizer)) if config.tokenizer else init_tokenizer(Path(config.init))
+        if known.codebook_size != config.codes:
+            raise StyleDropError(f"{source} has {known.codebook_size} codes but codes = {config.codes}; "
+                                 f"set codes = {known.codebook_size}")
         if not (tokenizer_dir / "config.json").exists():
             known.save(tokenizer_dir)
         elif not torch.equal(PatchKMeansTokenizer.load(tokenizer_dir).codebook, known.codebook):
-            raise StyleDropError(f"{tokenizer_dir} holds another tokenizer than pretrain init {config.init}; "
-                                 "use a fresh --work folder to continue from that base")
+            raise StyleDropError(f"{tokenizer_dir} holds another tokenizer than {source}; "
+                                 "use a fresh --work folder to train over that one")
     if (tokenizer_dir / "config.json").exists():
         tokenizer = PatchKMeansTokenizer.load(tokenizer_dir)
     else:
@@ -266,7 +276,7 @@ def train_transformer(data: TrainingSet, text: TextEmbedding, work_dir: Path, co
     ckpt_file = work_dir / CHECKPOINT
     step, losses = 0, []
     if config.init and not (resume and ckpt_file.exists()):
-        load_init_weights(trained, Path(config.init))
+        load_init_weights(trained, Path(config.init), work_dir / "vqvae")
     if resume and ckpt_file.exists():
         ckpt = load_checkpoint(ckpt_file)
         trained.load_state_dict(ckpt.weights)
@@ -325,37 +335,6 @@ def train_transformer(data: TrainingSet, text: TextEmbedding, work_dir: Path, co
     report = {"steps": step, "train_seconds_this_run": round(time.time() - train_start, 1), "device": device,
               "final_loss_avg50": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 4)}
     return transformer, position, report
-
-
-def init_tokenizer(folder: Path) -> PatchKMeansTokenizer:
-    if not (folder / "vqvae" / "config.json").is_file():
-        raise StyleDropError(f"pretrain init {folder} is not a base folder with a patch tokenizer (no "
-                             "vqvae/config.json); give the folder of an emoji-world base, e.g. models/emoji-base")
-    return PatchKMeansTokenizer.load(folder / "vqvae")
-
-
-def load_init_weights(trained: torch.nn.ModuleDict, folder: Path) -> None:
-    """Copy a base folder's transformer and position table into `trained` (shapes must match the config)."""
-    from safetensors.torch import load_file
-
-    from ..position import FILE as POSITION_FILE, KEY as POSITION_KEY
-
-    weights = folder / "transformer" / "diffusion_pytorch_model.safetensors"
-    if not weights.is_file():
-        raise StyleDropError(f"pretrain init {folder} has no {weights.relative_to(folder)}; give a base folder "
-                             "written by `styledrop pretrain`, e.g. models/emoji-base")
-    state = {f"transformer.{k}": v for k, v in load_file(str(weights)).items()}
-    if (folder / "transformer" / POSITION_FILE).is_file():
-        state["position.table"] = load_file(str(folder / "transformer" / POSITION_FILE))[POSITION_KEY]
-    mine = trained.state_dict()
-    wrong = [f"{k} {tuple(v.shape)} (config: {tuple(mine[k].shape) if k in mine else 'absent'})"
-             for k, v in state.items() if k not in mine or mine[k].shape != v.shape]
-    missing = sorted(set(mine) - set(state))
-    if wrong or missing:
-        raise StyleDropError(f"pretrain init {folder} does not fit the configured model: "
-                             f"{'; '.join(wrong[:3] + missing[:3])}; set hidden, layers, heads, block_channels, "
-                             "codes, resolution and patch to the base's values")
-    trained.load_state_dict(state)  # copies, casting fp16 weights to the training dtype
 
 
 def write_base(transformer: UVit2DModel, position: PositionEmbedding, tokenizer: PatchKMeansTokenizer,

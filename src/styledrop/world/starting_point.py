@@ -1,0 +1,76 @@
+"""Where pretraining starts: a fitted tokenizer to train over, and a base folder's weights to continue from.
+
+`styledrop pretrain --init BASE` continues from BASE's transformer and position table; `--tokenizer
+DIR` trains over an already fitted tokenizer instead of fitting one. Both together move a trained
+base onto another codebook (e.g. 1,024 -> 2,048 codes): only the token embedding and the output
+layer depend on the codebook, and each new code starts as the base's code whose patch is nearest
+to it (`retarget_vocabulary`), so training resumes from what the base knows rather than from noise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..errors import StyleDropError
+from ..patch_tokenizer import PatchKMeansTokenizer, nearest
+
+
+def init_tokenizer(folder: Path) -> PatchKMeansTokenizer:
+    if not (folder / "vqvae" / "config.json").is_file():
+        raise StyleDropError(f"pretrain init {folder} is not a base folder with a patch tokenizer (no "
+                             "vqvae/config.json); give the folder of an emoji-world base, e.g. models/emoji-base")
+    return PatchKMeansTokenizer.load(folder / "vqvae")
+
+
+def named_tokenizer(folder: Path) -> PatchKMeansTokenizer:
+    if not (folder / "config.json").is_file():
+        raise StyleDropError(f"pretrain tokenizer {folder} is not a fitted tokenizer folder (no config.json); give "
+                             "the vqvae folder of a pretrain work folder, e.g. runs/emoji-base-c2048/vqvae")
+    return PatchKMeansTokenizer.load(folder)
+
+
+def retarget_vocabulary(state: dict[str, torch.Tensor], source: PatchKMeansTokenizer,
+                        target: PatchKMeansTokenizer) -> dict[str, torch.Tensor]:
+    """Init weights for another codebook: each new code starts as the old code whose patch is nearest to it.
+
+    Only the token embedding (codes, then [MASK]) and the output layer (one row per code) depend on the
+    codebook; a code that several new ones map to is predicted for each of them until training splits it.
+    """
+    if source.patch != target.patch:
+        raise StyleDropError(f"pretrain init has {source.patch}-pixel patches, the tokenizer {target.patch}; "
+                             "train over a tokenizer with the init base's patch size")
+    old = nearest(target.codebook, source.codebook)  # (K_new,) ids into the init codebook
+    embed, head = "transformer.embed.embeddings.weight", "transformer.mlm_layer.conv2.weight"
+    return state | {embed: torch.cat([state[embed][old], state[embed][-1:]]), head: state[head][old]}
+
+
+def load_init_weights(trained: torch.nn.ModuleDict, folder: Path, tokenizer_dir: Path | None = None) -> None:
+    """Copy a base folder's transformer and position table into `trained` (shapes must match the config).
+
+    If `tokenizer_dir` holds another codebook than the base's, the weights are retargeted to it first."""
+    from safetensors.torch import load_file
+
+    from ..position import FILE as POSITION_FILE, KEY as POSITION_KEY
+
+    weights = folder / "transformer" / "diffusion_pytorch_model.safetensors"
+    if not weights.is_file():
+        raise StyleDropError(f"pretrain init {folder} has no {weights.relative_to(folder)}; give a base folder "
+                             "written by `styledrop pretrain`, e.g. models/emoji-base")
+    state = {f"transformer.{k}": v for k, v in load_file(str(weights)).items()}
+    if (folder / "transformer" / POSITION_FILE).is_file():
+        state["position.table"] = load_file(str(folder / "transformer" / POSITION_FILE))[POSITION_KEY]
+    if tokenizer_dir is not None and (tokenizer_dir / "config.json").is_file():
+        source, target = init_tokenizer(folder), PatchKMeansTokenizer.load(tokenizer_dir)
+        if source.codebook.shape != target.codebook.shape or not torch.equal(source.codebook, target.codebook):
+            state = retarget_vocabulary(state, source, target)
+    mine = trained.state_dict()
+    wrong = [f"{k} {tuple(v.shape)} (config: {tuple(mine[k].shape) if k in mine else 'absent'})"
+             for k, v in state.items() if k not in mine or mine[k].shape != v.shape]
+    missing = sorted(set(mine) - set(state))
+    if wrong or missing:
+        raise StyleDropError(f"pretrain init {folder} does not fit the configured model: "
+                             f"{'; '.join(wrong[:3] + missing[:3])}; set hidden, layers, heads, block_channels, "
+                             "codes, resolution and patch to the base's values")
+    trained.load_state_dict(state)  # copies, casting fp16 weights to the training dtype
