@@ -97,7 +97,7 @@ def main() -> None:
 
     scorers = Scorers.load(args.scorers)
     seed = args.eval_seed if args.eval_seed is not None else eval_seed_of(args.scorers)
-    data = load_scorer_data(args.data, scorers.image_size, seed)
+    data = load_scorer_data(args.data, scorers.image_size, seed, styles=scorers.labels.style_ids)
     if data.labels != scorers.labels:
         raise StyleDropError(f"{args.data} and {args.scorers} disagree on styles or contents; "
                              "evaluate on the dataset the scorer was trained on")
@@ -115,7 +115,7 @@ def main() -> None:
     print_table(f"at {scorers.image_size} px", reports["native"], held,
                 pixel_nearest_neighbour(train, held))
     if args.small:
-        small = load_scorer_data(args.data, args.small, seed)
+        small = load_scorer_data(args.data, args.small, seed, styles=scorers.labels.style_ids)
         small_train, small_held = small.subset(~small.is_eval), small.subset(small.is_eval)
         held_up = upscaled_from(small_held, scorers)
         reports[f"from_{args.small}px"] = evaluate(scorers.model, held_up, captions,

@@ -34,7 +34,7 @@ from styledrop.images import tensor_to_image
 from styledrop.pipeline import StyleDropPipeline, sampler_settings
 from styledrop.sampling.maskgit import decode
 from styledrop.world.manifest import load_manifest
-from styledrop.world.pretrain import STYLE_WORDS
+from styledrop.world.styles import PAIR_STYLES, STYLE_WORDS
 
 SCHEDULES = {
     "const": lambda k: 1.0,
@@ -45,7 +45,7 @@ SCHEDULES = {
 
 def draw(pipe: StyleDropPipeline, pairs, scale: float, schedule: str, config, per_pair: int) -> list:
     """`per_pair` images per held-out pair with style contrast guidance; image i seeded i."""
-    base, styles = pipe.base, list(STYLE_WORDS)
+    base, styles = pipe.base, list(PAIR_STYLES)  # the held-out pairs' four sets
     images = []
     for start in range(0, len(pairs), 8):
         chunk = [r for r in pairs[start : start + 8] for _ in range(per_pair)]

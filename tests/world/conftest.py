@@ -1,7 +1,10 @@
-"""A tiny fake of the five pinned npm packages, built on the fly, with the real folder layouts.
+"""A tiny fake of the pinned npm packages, built on the fly, with the real folder layouts.
 
-Five contents are in every set; "banana" is missing from OpenMoji black, so the build must drop
-it. Airplane is stored as ``2708-fe0f`` (Noto) and ``2708`` (elsewhere) to exercise the join.
+Five contents are in every core set; "banana" is missing from OpenMoji black, so the build must
+drop it. Airplane is stored as ``2708-fe0f`` (Noto) and ``2708`` (elsewhere) to exercise the join.
+The Iconify sets hold one icons.json each: Streamline lacks the piano (an extra set may lack a
+content), Firefox OS names icons squashed ("musicalkeyboard") and draws its cow exactly as
+OpenMoji color does (a near-copy of a held-out image, which the build must leave out).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ CONTENTS = (
     Content("1f34c", "banana", "banana", (), "food", "banana"),
 )
 MISSING = {("openmoji", "package/black/svg/", "1f34c")}
+ICONIFY_MISSING = {("@iconify-json/streamline-emojis", "1f3b9")}
+ICONIFY_COPIES = {("@iconify-json/fxemoji", "1f404")}  # drawn like OpenMoji color's cow
 
 
 def _png(color: tuple[int, int, int], size: int) -> bytes:
@@ -42,6 +47,24 @@ def _svg(color: str) -> bytes:
         '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
         f'<circle cx="16" cy="16" r="8" fill="{color}"/></svg>'
     ).encode()
+
+
+def _iconify(pin: PackagePin) -> dict[str, bytes]:
+    icons = {}
+    for c in CONTENTS:
+        if (pin.name, c.content_id) in ICONIFY_MISSING:
+            continue
+        name = _file_stem(c, "icons/")
+        name = name.replace("-", "") if "fxemoji" in pin.name else name
+        color = "#000000" if (pin.name, c.content_id) in ICONIFY_COPIES else "#30c060"
+        icons[name] = {"body": f'<circle cx="16" cy="16" r="8" fill="{color}"/>'}
+    icon_set = {"prefix": pin.name.split("/")[-1], "width": 32, "height": 32, "icons": icons,
+                "aliases": {"flipped-cow": {"parent": "cow", "hFlip": True}}}
+    return {
+        "package/icons.json": json.dumps(icon_set).encode(),
+        "package/info.json": json.dumps({"license": {"spdx": pin.license}}).encode(),
+        "package/package.json": json.dumps({"license": pin.license}).encode(),
+    }
 
 
 def _file_stem(content: Content, folder: str) -> str:
@@ -100,7 +123,8 @@ def fake_packages(tmp_path_factory: pytest.TempPathFactory) -> FakePackages:
     folder = tmp_path_factory.mktemp("fake-npm")
     pins, tarballs = [], {}
     for real in load_pins():
-        path = make_tarball(folder / real.tarball_name, _members(real.name))
+        members = _iconify(real) if real.name.startswith("@iconify-json/") else _members(real.name)
+        path = make_tarball(folder / real.tarball_name, members)
         pin = replace(real, integrity=compute_integrity(path))
         pins.append(pin)
         tarballs[pin.spec] = path

@@ -10,7 +10,7 @@ from PIL import Image
 
 from styledrop.world.dataset import build_emoji_dataset
 from styledrop.world.manifest import load_manifest, select
-from styledrop.world.styles import HELDOUT_STYLES, PRETRAIN_STYLES, STYLE_SETS
+from styledrop.world.styles import HELDOUT_STYLES, PAIR_STYLES, STYLE_SETS
 
 
 def build(out: Path, fake, **kwargs):
@@ -36,11 +36,16 @@ def test_manifest_has_one_record_per_content_and_style(built):
     out, summary = built
     records = load_manifest(out)
     assert summary.vocabulary_size == 6 and summary.contents == 5
-    assert summary.dropped == {"1f34c": ["openmoji-black"]}  # banana lacks one set
-    assert len(records) == summary.images == 5 * len(STYLE_SETS)
+    assert summary.dropped == {"1f34c": ["openmoji-black"]}  # banana lacks one core set
+    left_out = {("1f3b9", "streamline"), ("1f404", "fxemoji")}  # no piano; a held-out cow's copy
+    assert summary.near_copies == {"fxemoji": ["1f404"]}
+    assert len(records) == summary.images == 5 * len(STYLE_SETS) - len(left_out)
     assert {(r.content_id, r.style) for r in records} == {
         (c, s.id) for c in ("1f404", "1f3b9", "2708", "1f3e0", "1fa85") for s in STYLE_SETS
-    }
+    } - left_out
+    squashed = next(r for r in records if r.content_id == "1f3b9" and r.style == "fxemoji")
+    assert squashed.source_file == "package/icons.json#musicalkeyboard"
+    assert squashed.package == "@iconify-json/fxemoji@1.2.2" and squashed.license == "Apache-2.0"
     piano = next(r for r in records if r.content_id == "1f3b9" and r.style == "noto")
     assert piano.caption == "piano" and "keyboard" in piano.synonyms
     assert piano.package == "emoji-datasource-google@16.0.0" and piano.license == "Apache-2.0"
@@ -72,12 +77,12 @@ def test_heldout_pairs_are_excluded_from_pretraining_but_keep_their_parts(built)
     out, summary = built
     records = load_manifest(out)
     pairs = select(records, splits=["heldout_pair"])
-    assert len(pairs) == round(0.1 * 5 * len(PRETRAIN_STYLES))
+    assert len(pairs) == round(0.1 * 5 * len(PAIR_STYLES))
     assert len(pairs) == summary.split_totals["heldout_pair"]
     assert len({r.content_id for r in pairs}) == len(pairs)  # at most one per content
     pretrain = {(r.content_id, r.style) for r in select(records, splits=["pretrain"])}
     for record in pairs:
-        assert record.style in PRETRAIN_STYLES
+        assert record.style in PAIR_STYLES  # the extra sets are never held out
         assert (record.content_id, record.style) not in pretrain
         assert any(c == record.content_id for c, _ in pretrain)  # content still seen
         assert any(s == record.style for _, s in pretrain)  # style still seen
@@ -105,7 +110,8 @@ def test_a_second_run_is_a_no_op_and_a_broken_run_resumes(tmp_path, fake_package
     image = tmp_path / "images" / "32" / "noto" / "1f404.png"
     stamp = image.stat().st_mtime_ns
     second = build(tmp_path, fake_packages)
-    assert first.rendered == first.images and second.rendered == 0
+    copies = sum(len(ids) for ids in first.near_copies.values())  # drawn to be compared, not listed
+    assert first.rendered == first.images + copies and second.rendered == 0
     assert (tmp_path / "manifest.jsonl").read_bytes() == manifest
     assert image.stat().st_mtime_ns == stamp
     image.unlink()  # as if the first run had stopped before drawing it
@@ -121,7 +127,7 @@ def test_the_heldout_pair_choice_is_fixed_by_the_seed(tmp_path, fake_packages):
         return {(r.content_id, r.style) for r in records}
 
     assert pairs(3, "a") == pairs(3, "b")
-    assert len(pairs(3, "a")) == 5  # 0.25 x 5 contents x 4 styles: one per content
+    assert len(pairs(3, "a")) == 5  # 0.25 x 5 contents x 4 pair styles: one per content
 
 
 def test_heldout_pairs_ignore_the_global_rng_and_reject_too_large_fractions():
@@ -132,9 +138,30 @@ def test_heldout_pairs_ignore_the_global_rng_and_reject_too_large_fractions():
 
     contents = [f"{i:x}" for i in range(100)]
     random.seed(1)
-    first = choose_heldout_pairs(contents, PRETRAIN_STYLES, fraction=0.05, seed=0)
+    first = choose_heldout_pairs(contents, PAIR_STYLES, fraction=0.05, seed=0)
     random.seed(2)
-    assert choose_heldout_pairs(reversed(contents), PRETRAIN_STYLES, fraction=0.05, seed=0) == first
-    assert len(first) == round(0.05 * 100 * len(PRETRAIN_STYLES))
+    assert choose_heldout_pairs(reversed(contents), PAIR_STYLES, fraction=0.05, seed=0) == first
+    assert len(first) == round(0.05 * 100 * len(PAIR_STYLES))
     with pytest.raises(StyleDropError, match="fraction"):
-        choose_heldout_pairs(contents, PRETRAIN_STYLES, fraction=0.5, seed=0)
+        choose_heldout_pairs(contents, PAIR_STYLES, fraction=0.5, seed=0)
+
+
+def test_the_extra_sets_leave_the_heldout_pairs_as_they_were(tmp_path, fake_packages):
+    core = [style for style in STYLE_SETS if style.required]
+    build(tmp_path / "core", fake_packages, styles=core, heldout_pair_fraction=0.25)
+    build(tmp_path / "all", fake_packages, heldout_pair_fraction=0.25)
+
+    def pairs(folder: str):
+        return {(r.content_id, r.style) for r in select(load_manifest(tmp_path / folder), splits=["heldout_pair"])}
+
+    assert pairs("core") == pairs("all") and pairs("all")
+
+
+def test_an_iconify_package_must_state_the_pinned_license(tmp_path, fake_packages):
+    from dataclasses import replace
+
+    from styledrop.errors import StyleDropError
+
+    pins = tuple(replace(p, license="MIT") if p.name == "@iconify-json/fxemoji" else p for p in fake_packages.pins)
+    with pytest.raises(StyleDropError, match=r"fxemoji@1\.2\.2: its info\.json states the license 'Apache-2\.0'"):
+        build(tmp_path, replace(fake_packages, pins=pins))

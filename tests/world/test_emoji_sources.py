@@ -20,6 +20,12 @@ def test_pins_are_complete():
         "emoji-datasource-twitter",
         "fluentui-emoji",
         "openmoji",
+        "@iconify-json/emojione",
+        "@iconify-json/emojione-v1",
+        "@iconify-json/emojione-monotone",
+        "@iconify-json/fxemoji",
+        "@iconify-json/noto-v1",
+        "@iconify-json/streamline-emojis",
     }
     for pin in pins.values():
         assert pin.integrity.startswith("sha512-") and len(pin.integrity) == 95

@@ -10,6 +10,7 @@ remaining images only; `benchmarks/scorers_eval.py` reports accuracy on the held
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,9 +61,14 @@ def _read_png(path: Path, size: int) -> np.ndarray:
     return np.asarray(rgb, dtype=np.uint8)  # (S, S, 3)
 
 
-def load_scorer_data(dataset_dir: Path | str, image_size: int, eval_seed: int) -> ScorerData:
-    """Every image of the dataset at `image_size`, with labels and the evaluation flag."""
+def load_scorer_data(dataset_dir: Path | str, image_size: int, eval_seed: int,
+                     styles: Sequence[str] | None = None) -> ScorerData:
+    """Every image of the dataset at `image_size` (of the given `styles`, default all), with labels
+    and the evaluation flag. A scorer is evaluated on the styles it was trained on, so a dataset
+    with more style sets than a bundled scorer knows still reproduces that scorer's figures."""
     records = load_manifest(dataset_dir)
+    if styles is not None:
+        records = [r for r in records if r.style in set(styles)]
     if not records:
         raise StyleDropError(f"{dataset_dir}/manifest.jsonl has no images; rebuild the dataset")
     missing = [r for r in records if image_size not in r.paths]

@@ -26,7 +26,9 @@ from tqdm import tqdm
 
 from styledrop.errors import StyleDropError
 from styledrop.world import splits as split_names
+from styledrop.world.copies import copies_any
 from styledrop.world.files import atomic_write_bytes, atomic_write_text
+from styledrop.world.iconify import ICONS_JSON, icon_member, icon_name, load_icon_set
 from styledrop.world.licenses import write_licenses
 from styledrop.world.manifest import ManifestRecord, write_manifest
 from styledrop.world.rasterize import rasterize
@@ -39,7 +41,7 @@ from styledrop.world.sources import (
     load_pins,
 )
 from styledrop.world.splits import choose_heldout_pairs, split_of
-from styledrop.world.styles import STYLE_SETS, StyleSet
+from styledrop.world.styles import STYLE_SETS, Naming, StyleSet
 from styledrop.world.vocabulary import Content, load_vocabulary
 
 EMOJI_JSON = "package/emoji.json"  # emoji-datasource metadata: names, categories, has_img_*
@@ -50,8 +52,8 @@ class DatasetSummary:
     """What a build produced; also written to `summary.json`."""
 
     vocabulary_size: int  # contents in vocabulary.json
-    contents: int  # contents present in every style set, hence in the dataset
-    dropped: dict[str, list[str]]  # content id -> style sets that lack it
+    contents: int  # contents present in every required style set, hence in the dataset
+    dropped: dict[str, list[str]]  # content id -> required style sets that lack it
     sizes: list[int]
     images: int  # manifest records (each has one PNG per size)
     counts: dict[str, dict[str, int]]  # style -> split -> records
@@ -61,6 +63,7 @@ class DatasetSummary:
     packages: dict[str, str]  # name@version -> verified integrity
     rendered: int  # records drawn by this run (the rest were already on disk)
     seconds: float
+    near_copies: dict[str, list[str]]  # extra style -> content ids left out as copies of held-out images
 
 
 def _package_dir(pin: PackagePin) -> str:
@@ -121,10 +124,17 @@ def build_emoji_dataset(
         metadata = list(pin.license_files)
         if any(style.package == pin.name and style.has_img_key for style in styles):
             metadata.append(EMOJI_JSON)
+        iconify = any(style.package == pin.name and style.naming is Naming.ICONIFY for style in styles)
+        if iconify:
+            metadata.append(ICONS_JSON)
         extract_members(tarballs[pin.name], metadata, extracted / _package_dir(pin))
+        if iconify:
+            _check_iconify_license(pin, extracted / _package_dir(pin))
+            icons = load_icon_set(extracted / _package_dir(pin) / ICONS_JSON)
+            members[pin.name] += [icon_member(name) for name in icons]
     by_name = {pin.name: pin for pin in used}
 
-    # 2. Find every content in every style set; keep the contents that all sets have.
+    # 2. Find every content in every style set; keep the contents that all required sets have.
     sources: dict[str, dict[str, str]] = {}
     for style in styles:
         drawn = None
@@ -132,15 +142,16 @@ def build_emoji_dataset(
             emoji_json = extracted / _package_dir(by_name[style.package]) / EMOJI_JSON
             drawn = drawn_ids(emoji_json.read_bytes(), style.has_img_key)
         sources[style.id] = resolve_sources(style, contents, members[style.package], drawn)
+    required = [style for style in styles if style.required]
     dropped = {
-        content.content_id: [s.id for s in styles if content.content_id not in sources[s.id]]
+        content.content_id: [s.id for s in required if content.content_id not in sources[s.id]]
         for content in contents
     }
     dropped = {content_id: lacking for content_id, lacking in dropped.items() if lacking}
     kept = [content for content in contents if content.content_id not in dropped]
     if not kept:
         raise StyleDropError(
-            f"no content of the vocabulary is present in all {len(styles)} style sets"
+            f"no content of the vocabulary is present in all {len(required)} required style sets"
         )
 
     # 3. Extract only the members that will be drawn.
@@ -150,29 +161,39 @@ def build_emoji_dataset(
             for style in styles
             if style.package == pin.name
             for content in kept
+            if content.content_id in sources[style.id]
         }
-        extract_members(tarballs[pin.name], sorted(wanted), extracted / _package_dir(pin))
+        files = sorted(member for member in wanted if not _is_icon(member))
+        extract_members(tarballs[pin.name], files, extracted / _package_dir(pin))
+        _write_icons(extracted / _package_dir(pin), sorted(set(wanted) - set(files)))
 
     # 4. Splits, then draw what is missing and collect the manifest.
     heldout_pairs = choose_heldout_pairs(
         [content.content_id for content in kept],
-        [style.id for style in styles if not style.heldout],
+        [style.id for style in required if not style.heldout],
         fraction=heldout_pair_fraction,
         seed=seed,
     )
     heldout_styles = [style.id for style in styles if style.heldout]
     records: list[ManifestRecord] = []
     rendered = 0
-    jobs = [(style, content) for style in styles for content in kept]
+    near_copies: dict[str, list[str]] = {}
+    jobs = [(style, content) for style in styles for content in kept if content.content_id in sources[style.id]]
+    jobs.sort(key=lambda job: not job[0].required)  # the held-out images exist before any copy check
     for style, content in tqdm(jobs, desc="rasterize", unit="img", disable=not progress):
         pin = by_name[style.package]
         member = sources[style.id][content.content_id]
         paths = _image_paths(style.id, content.content_id, sizes)
         if not all((out / path).exists() for path in paths.values()):
-            images = rasterize(extracted / _package_dir(pin) / member, sizes)
+            images = rasterize(extracted / _package_dir(pin) / _source_path(member), sizes)
             for size, path in paths.items():
                 _write_png(out / path, images[size])
             rendered += 1
+        if not style.required:
+            heldout = [out / path for path in _heldout_images(content.content_id, records, min(sizes))]
+            if copies_any(out / paths[min(sizes)], heldout):
+                near_copies.setdefault(style.id, []).append(content.content_id)
+                continue
         records.append(
             ManifestRecord(
                 content_id=content.content_id,
@@ -217,6 +238,45 @@ def build_emoji_dataset(
         packages={pin.spec: pin.integrity for pin in used},
         rendered=rendered,
         seconds=round(time.monotonic() - start, 2),
+        near_copies=near_copies,
     )
     atomic_write_text(out / "summary.json", json.dumps(asdict(summary), indent=2) + "\n")
     return summary
+
+
+def _is_icon(member: str) -> bool:
+    return member.startswith(ICONS_JSON + "#")
+
+
+def _source_path(member: str) -> str:
+    """Where a member lies under the package's extracted folder (icons: their own SVG file)."""
+    return f"package/iconify/{icon_name(member)}.svg" if _is_icon(member) else member
+
+
+def _write_icons(package_dir: Path, members: Sequence[str]) -> None:
+    missing = [m for m in members if not (package_dir / _source_path(m)).exists()]
+    if missing:
+        icons = load_icon_set(package_dir / ICONS_JSON)
+        for member in missing:
+            atomic_write_bytes(package_dir / _source_path(member), icons[icon_name(member)])
+
+
+def _check_iconify_license(pin: PackagePin, package_dir: Path) -> None:
+    """The license an Iconify package states for its artwork must be the one sources.json pins."""
+    info = package_dir / "package" / "info.json"
+    try:
+        stated = json.loads(info.read_text(encoding="utf-8"))["license"]["spdx"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise StyleDropError(f"{info}: no license.spdx in the package's info.json ({error})") from error
+    if stated != pin.license:
+        raise StyleDropError(
+            f"{pin.spec}: its info.json states the license {stated!r}, but sources.json pins "
+            f"{pin.license!r}; check the package's license before using its images"
+        )
+
+
+def _heldout_images(content_id: str, records: Sequence[ManifestRecord], size: int) -> list[Path]:
+    return [
+        r.paths[size] for r in records
+        if r.content_id == content_id and r.split != split_names.PRETRAIN
+    ]

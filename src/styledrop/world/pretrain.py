@@ -54,10 +54,10 @@ from ..training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from ..training.masking import mask_tokens
 from .manifest import ManifestRecord, load_manifest
 from .starting_point import init_tokenizer, load_init_weights, named_tokenizer
+from .styles import STYLE_WORDS
 from .variants import VARIANT_WORDS, VARIANTS, render_variant
 
 STYLE_VARIANTS = tuple(VARIANTS)  # all of them: outlined, line-art, silhouette, posterized, grayscale
-STYLE_WORDS = {"noto": "noto", "twemoji": "twemoji", "fluent-flat": "fluent flat", "fluent-modern": "fluent modern"}
 
 
 @dataclass(frozen=True)

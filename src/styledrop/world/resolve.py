@@ -3,7 +3,9 @@
 Sets named by codepoints are joined on the normalised codepoints (lower-case, FE0F dropped:
 ``2708-fe0f.png`` and ``2708.svg`` are both airplane). The Fluent SVGs are named after the CLDR
 short name, so they are joined on its slug (``cow face`` -> ``cow-face``), with a short alias
-list for the few files whose names differ from CLDR.
+list for the few files whose names differ from CLDR. Iconify sets name icons by the slug of the
+CLDR or the Unicode name, hyphenated (``fox-face``) or squashed (``foxface``), and are joined on
+all four.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import PurePosixPath
 
+from styledrop.world.iconify import ICONS_JSON, SEPARATOR, icon_name
 from styledrop.world.styles import Naming, StyleSet
 from styledrop.world.vocabulary import Content, normalize_codepoints
 
@@ -45,6 +48,10 @@ def index_members(style: StyleSet, members: Iterable[str]) -> dict[str, str]:
     """Map a join key (content id or slug) to the member path, for the style's folder."""
     index: dict[str, str] = {}
     for member in members:
+        if style.naming is Naming.ICONIFY:
+            if member.startswith(ICONS_JSON + SEPARATOR):
+                index.setdefault(icon_name(member), member)
+            continue
         if not member.startswith(style.folder) or not member.endswith(style.extension):
             continue
         stem = PurePosixPath(member).name[: -len(style.extension)]
@@ -75,6 +82,9 @@ def resolve_sources(
             continue
         if style.naming is Naming.CODEPOINTS:
             keys = [content.content_id]
+        elif style.naming is Naming.ICONIFY:
+            slugs = [slugify(content.name), slugify(content.unicode_name)]
+            keys = slugs + [slug.replace("-", "") for slug in slugs]
         else:
             keys = [slugify(content.name), FLUENT_ALIASES.get(content.content_id, "")]
         for key in keys:
