@@ -161,9 +161,9 @@ def cmd_train_one(args) -> None:
         save_parts(trained.state_dict(), args.out, run["name"], meta)
         print(f"[{run['name']}] step {step}/{config.steps}, {time.time() - start:.0f} s", flush=True)
 
-    transformer, _, report = train_transformer(data, text, work, config, resume=False, show_progress=False,
-                                               device=device, time_budget=run.get("time_budget"),
-                                               on_checkpoint=export)
+    transformer, report = train_transformer(data, text, work, config, resume=False, show_progress=False,
+                                            device=device, time_budget=run.get("time_budget"),
+                                            on_checkpoint=export)
     report |= {"name": run["name"], "device_name": torch.cuda.get_device_name() if device == "cuda" else "cpu",
                "parameters": sum(p.numel() for p in transformer.parameters())}
     (work / "report.json").write_text(json.dumps(report))

@@ -11,8 +11,10 @@ import pytest
 
 from styledrop.config import (
     check_keys,
+    check_setting,
     load_settings,
     save_settings,
+    setting,
     settings_from_dict,
     settings_to_dict,
 )
@@ -75,8 +77,9 @@ def test_section(tmp_path):
 
 
 def test_missing_section_with_a_close_table_name(tmp_path):
-    message = error(toml(tmp_path, "[trian]\nsteps = 3\n"), section="train")
-    assert "[train]" in message and "did you mean [trian]?" in message
+    path = toml(tmp_path, "[trian]\nsteps = 3\n")
+    message = error(path, section="train")  # the typo is the file's table, not the [train] we look for
+    assert message == f"unknown table [trian] in {path}; did you mean [train]? rename it to [train]"
 
 
 def test_top_level_key_when_a_section_is_expected(tmp_path):
@@ -123,8 +126,10 @@ def test_check_keys_directly():
         ('steps = "ten"', "an integer"),
         ("steps = true", "an integer"),  # bool is not an int
         ("steps = 2.5", "an integer"),  # non-integral float
-        ('lr = "fast"', "a number"),
-        ("lr = false", "a number"),
+        ('lr = "fast"', "a finite number"),
+        ("lr = false", "a finite number"),
+        ("lr = nan", "a finite number"),  # TOML (and argparse's float) accept nan and inf; JSON cannot hold them
+        ("lr = -inf", "a finite number"),
         ("name = 3", "a string"),
         ("bf16 = 1", "true or false"),  # only real booleans
         ('bf16 = "yes"', "true or false"),
@@ -206,3 +211,36 @@ def test_settings_from_dict_keeps_nulls():
 
     assert settings_from_dict(WithSeed, {"seed": None}, where="config.json").seed is None
     assert load_settings(WithSeed, overrides={"seed": None}).seed == 0  # None = "flag not given"
+
+
+@dataclasses.dataclass(frozen=True)
+class Bounded:
+    steps: int = setting(10, at_least=1)
+    lr: float = setting(0.1, above=0)
+    dropout: float = setting(0.1, at_least=0, at_most=1)
+    seed: int | None = setting(None, at_least=0)
+
+
+@pytest.mark.parametrize("flags, expected", [
+    ({"steps": 0}, "'steps' in the command-line flags must be at least 1, got 0"),
+    ({"lr": 0.0}, "'lr' in the command-line flags must be above 0, got 0.0"),
+    ({"dropout": 1.5}, "'dropout' in the command-line flags must be at least 0 and at most 1, got 1.5"),
+    ({"seed": -1}, "'seed' in the command-line flags must be at least 0, got -1"),
+])
+def test_bounds_are_checked_in_every_layer(tmp_path, flags, expected):
+    with pytest.raises(StyleDropError, match=expected):
+        load_settings(Bounded, overrides=flags)
+    (key, value), = flags.items()
+    path = toml(tmp_path, f"{key} = {value}\n")
+    with pytest.raises(StyleDropError, match=f"'{key}' in {path} must be"):
+        load_settings(Bounded, path)
+    with pytest.raises(StyleDropError, match="in config.json must be"):
+        settings_from_dict(Bounded, flags, where="config.json")
+
+
+def test_bounds_accept_their_edges_and_none():
+    assert load_settings(Bounded, overrides={"steps": 1, "dropout": 1.0, "lr": 1e-9}) == Bounded(1, 1e-9, 1.0)
+    assert settings_from_dict(Bounded, {"seed": None}, where="x").seed is None
+    assert check_setting(Bounded, "steps", 3, where="--steps") == 3
+    with pytest.raises(StyleDropError, match="'steps' in --steps must be at least 1, got 0"):
+        check_setting(Bounded, "steps", 0, where="--steps")

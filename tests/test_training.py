@@ -6,7 +6,7 @@ from safetensors.torch import load_file
 
 from styledrop.adapters.io import load_adapter_file
 from styledrop.errors import StyleDropError
-from styledrop.training.checkpoint import checkpoint_path
+from styledrop.training.checkpoint import checkpoint_path, load_checkpoint
 from styledrop.training.loop import TrainConfig, train_adapter
 from styledrop.training.masking import mask_tokens
 
@@ -70,3 +70,47 @@ def test_resume_refuses_changed_settings(tiny_base_dir, tmp_path):
     with pytest.raises(StyleDropError, match="lr"):
         train_adapter(load_base(tiny_base_dir), style_image(base), ["x"], TrainConfig(steps=4, lr=1.0),
                       tmp_path / "a.safetensors", resume=True, show_progress=False)
+
+
+@pytest.mark.slow
+def test_kill_9_mid_run_then_resume_ends_equal_to_an_uninterrupted_run(tiny_base_dir, tmp_path):
+    """`styledrop train` in a subprocess, SIGKILLed mid-run (maybe mid-write), then `--resume`d."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from PIL import Image
+
+    steps, image = 150, tmp_path / "w.png"
+    Image.new("RGB", (24, 20), (200, 30, 30)).save(image)
+
+    def train(out, *flags) -> subprocess.Popen:
+        with open(tmp_path / f"{out.stem}{''.join(flags)}.log", "w") as log:  # the child keeps its own copy
+            return subprocess.Popen(
+                [sys.executable, "-m", "styledrop", "train", "--base", str(tiny_base_dir), "--image", str(image),
+                 "--caption", "A watermelon in [V] style", "--out", str(out), "--steps", str(steps),
+                 "--checkpoint-every", "3", "--batch-size", "2", "--lr", "0.01", "--seed", "7", *flags],
+                stdout=log, stderr=subprocess.STDOUT)
+
+    def finish(process: subprocess.Popen) -> int:
+        return process.wait(timeout=240)
+
+    straight, killed = tmp_path / "straight.safetensors", tmp_path / "killed.safetensors"
+    uninterrupted, victim = train(straight), train(killed)  # side by side: each waits on imports mostly
+    target, deadline = int(torch.randint(6, 60, ())), time.monotonic() + 240
+    while not (checkpoint_path(killed).exists() and load_checkpoint(checkpoint_path(killed)).step >= target):
+        assert victim.poll() is None and time.monotonic() < deadline, (tmp_path / "killed.log").read_text()
+        time.sleep(0.005)
+    time.sleep(0.03 * torch.rand(()).item())  # a moment in the run, checkpoint writes included
+    victim.send_signal(signal.SIGKILL)
+    assert finish(victim) == -signal.SIGKILL and not killed.exists()  # it died mid-run
+    assert target <= load_checkpoint(checkpoint_path(killed)).step < steps
+
+    resumed = train(killed, "--resume")
+    assert finish(uninterrupted) == 0, (tmp_path / "straight.log").read_text()
+    assert finish(resumed) == 0, (tmp_path / "killed--resume.log").read_text()
+    a, b = load_file(str(straight)), load_file(str(killed))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert load_checkpoint(checkpoint_path(killed)).losses == load_checkpoint(checkpoint_path(straight)).losses
+    assert not list(tmp_path.glob(".*.tmp"))  # a write the kill cut short left nothing behind

@@ -1,7 +1,8 @@
 """Base models: a folder in diffusers' aMUSEd layout, loaded from disk or the hub.
 
     model_index.json      which class is in each sub-folder
-    transformer/          diffusers UVit2DModel (config.json + safetensors)
+    transformer/          diffusers UVit2DModel, or PositionalUVit2DModel (position.py: the same with a
+                          learned position table); config.json's _class_name says which
     vqvae/                diffusers VQModel, or a patch k-means codebook (the image tokenizer)
     text_encoder/         CLIPTextModelWithProjection, or {"kind": "minilm", ...} for MiniLM
     tokenizer/            CLIPTokenizer files (CLIP only)
@@ -27,7 +28,8 @@ import torch
 from diffusers import AmusedScheduler, UVit2DModel, VQModel
 
 from .errors import StyleDropError
-from .position import PositionEmbedding
+from .files import read_json_object
+from .position import LEGACY_FILE, PositionalUVit2DModel
 from .text import TextEncoder
 from .tokenizer import ImageTokenizer, VQTokenizer
 
@@ -35,6 +37,7 @@ MINILM_ENTRY = ["styledrop", "MiniLMTextEncoder"]
 VQ_ENTRY = ["diffusers", "VQModel"]
 PATCH_ENTRY = ["styledrop", "PatchKMeansTokenizer"]
 CLIP_ENTRY = ["transformers", "CLIPTextModelWithProjection"]
+TRANSFORMERS = {"UVit2DModel": "diffusers", "PositionalUVit2DModel": "styledrop"}  # class -> library
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 SAMPLING = "sampling.json"
 AESTHETIC_SCORE = 6  # aMUSEd's default micro-conditioning
@@ -50,7 +53,6 @@ class BaseModel:
     text_encoder: TextEncoder
     mask_id: int
     schedule: str = "cosine"
-    position: PositionEmbedding | None = None  # learned positions of the emoji base (position.py)
     sampling: dict = field(default_factory=dict)  # SampleConfig fields from sampling.json, under the user's
     _hash: str | None = field(default=None, repr=False)
 
@@ -83,16 +85,11 @@ class BaseModel:
     def transformer_hash(self) -> str:
         """sha256 over the transformer's weights (names, dtypes, shapes, bytes), first 16 hex digits."""
         if self._hash is None:
-            state = dict(self.transformer.state_dict())
-            if self.position is not None:
-                state["position_embedding"] = self.position.table
-            self._hash = hash_state_dict(state)
+            self._hash = hash_state_dict(self.transformer.state_dict())
         return self._hash
 
     def to(self, device: torch.device | str) -> BaseModel:
         self.transformer.to(device)
-        if self.position is not None:
-            self.position.to(device)
         self.image_tokenizer.to(device)
         self.text_encoder.to(device)
         return self
@@ -131,21 +128,38 @@ def resolve_base(name: str | os.PathLike) -> Path:
 
 def load_base(name: str | os.PathLike, device: torch.device | str = "cpu") -> BaseModel:
     path = resolve_base(name)
-    index = json.loads((path / "model_index.json").read_text())
+    index = read_json_object(path / "model_index.json", "restore the base folder from its source")
     try:
-        transformer = UVit2DModel.from_pretrained(path / "transformer")
+        transformer = load_transformer(path / "transformer")
         image_tokenizer = _load_image_tokenizer(path, index.get("vqvae"))
         scheduler = AmusedScheduler.from_pretrained(path / "scheduler")
     except (OSError, ValueError) as err:
         raise StyleDropError(f"could not load the base model in {path}: {err}") from err
     text_encoder = _load_text_encoder(path, index.get("text_encoder"))
-    position = PositionEmbedding.load_into(transformer, path / "transformer")
     base = BaseModel(
         name=str(name), transformer=transformer.eval().requires_grad_(False), image_tokenizer=image_tokenizer,
         text_encoder=text_encoder, mask_id=scheduler.config.mask_token_id, schedule=scheduler.config.masking_schedule,
-        position=position, sampling=_load_sampling(path / SAMPLING),
+        sampling=_load_sampling(path / SAMPLING),
     )
     return base.to(device)
+
+
+def load_transformer(folder: Path) -> UVit2DModel:
+    """A base's transformer, of the class that its config.json names.
+
+    A UVit2DModel folder with LEGACY_FILE beside its weights is the old layout of a positional
+    model (the table outside the weights); it loads into PositionalUVit2DModel all the same.
+    """
+    config = folder / "config.json"
+    name = json.loads(config.read_text()).get("_class_name")
+    if name == PositionalUVit2DModel.__name__:
+        return PositionalUVit2DModel.from_pretrained(folder)
+    if name == UVit2DModel.__name__ and (folder / LEGACY_FILE).is_file():
+        return PositionalUVit2DModel.from_legacy_folder(folder)
+    if name == UVit2DModel.__name__:
+        return UVit2DModel.from_pretrained(folder)
+    raise StyleDropError(f"{config}: unsupported transformer class {name!r}; expected one of {', '.join(TRANSFORMERS)} "
+                         "(re-export the base with `styledrop pretrain` or give an aMUSEd folder)")
 
 
 def _load_sampling(file: Path) -> dict:
@@ -186,12 +200,18 @@ def _load_text_encoder(path: Path, entry) -> TextEncoder:
     )
 
 
+def _transformer_entry(transformer: UVit2DModel) -> list[str]:
+    name = type(transformer).__name__
+    if name not in TRANSFORMERS:
+        raise StyleDropError(f"cannot save a base whose transformer is a {name}; "
+                             f"build it as one of {', '.join(TRANSFORMERS)}")
+    return [TRANSFORMERS[name], name]
+
+
 def save_base(base: BaseModel, path: Path) -> None:
     """Write a base folder in aMUSEd layout (readable by diffusers' AmusedPipeline when it uses CLIP)."""
     path.mkdir(parents=True, exist_ok=True)
     base.transformer.save_pretrained(path / "transformer")
-    if base.position is not None:
-        base.position.save(path / "transformer")
     if isinstance(base.image_tokenizer, VQTokenizer):
         base.image_tokenizer.vq.save_pretrained(path / "vqvae")
         vqvae_entry = VQ_ENTRY
@@ -203,7 +223,7 @@ def save_base(base: BaseModel, path: Path) -> None:
         "_class_name": "AmusedPipeline",
         "_diffusers_version": "0.42.1",
         "scheduler": ["diffusers", "AmusedScheduler"],
-        "transformer": ["diffusers", "UVit2DModel"],
+        "transformer": _transformer_entry(base.transformer),
         "vqvae": vqvae_entry,
     }
     if base.text_encoder.kind == "clip":

@@ -2,7 +2,8 @@
 
 Settings come from defaults < a TOML file (`--config`, tables [train] and [generate]) < flags.
 User errors print one line naming the file, the value and the fix, and exit 2; `--debug` shows
-the traceback instead.
+the traceback instead. Each command checks its flags, files and outputs before any work, and
+every message is printed through `one_line`, so nothing read from a file reaches the terminal raw.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import json
 import re
 import sys
+import warnings
 from pathlib import Path
 
 import torch
@@ -18,7 +20,7 @@ import torch
 from . import __version__
 from .bundled import default_base
 from .config import load_settings, save_settings
-from .errors import StyleDropError
+from .errors import StyleDropError, StyleDropWarning, one_line
 from .pipeline import sampler_settings
 from .training.loop import TrainConfig
 
@@ -40,7 +42,7 @@ def style_descriptor(captions: list[str], given: str | None) -> str:
 def cmd_train(args) -> int:
     from .base import load_base
     from .images import image_to_tensor, load_image, to_square
-    from .training.loop import train_adapter
+    from .training.loop import check_out, pick_device, train_adapter
 
     captions = [c.strip() for c in args.caption]
     if any(not c for c in captions):
@@ -52,13 +54,15 @@ def cmd_train(args) -> int:
         "steps": args.steps, "lr": args.lr, "rank": args.rank, "adapter_kind": args.adapter_kind, "seed": args.seed,
         "batch_size": args.batch_size, "device": args.device, "checkpoint_every": args.checkpoint_every,
         "shared": args.shared}, section="train")
+    pick_device(config.device)
+    out = Path(args.out)
+    check_out(out, resume=args.resume, overwrite=args.overwrite)
     images = [load_image(path) for path in args.image]  # check every file before loading the model
     descriptor = style_descriptor(captions, args.style_descriptor)
     base = load_base(args.base)
     pixels = torch.stack([image_to_tensor(to_square(img, base.resolution)) for img in images])
-    out = Path(args.out)
-    save_settings(config, out.with_name(out.name.removesuffix(".safetensors") + ".train.json"))
     result = train_adapter(base, pixels, captions, config, out, style_descriptor=descriptor, resume=args.resume)
+    save_settings(config, out.with_name(out.name.removesuffix(".safetensors") + ".train.json"))
     first, last = result.losses[: min(20, len(result.losses))], result.losses[-20:]
     print(f"wrote {out}: {result.trainable_parameters:,} trainable parameters "
           f"({100 * result.trainable_parameters / result.base_parameters:.3f}% of the base), "
@@ -173,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
     train.add_argument("--config", type=Path, help="TOML file with a [train] table")
     train.add_argument("--resume", action="store_true", help="continue from OUT's checkpoint")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace OUT and its checkpoint, whatever they hold, with a fresh run")
     train.set_defaults(func=cmd_train)
 
     gen = sub.add_parser("generate", help="draw images, optionally with a style (and a subject) adapter")
@@ -257,12 +263,23 @@ def main(argv: list[str] | None = None) -> int:
     transformers_logging.set_verbosity_error()
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        with warnings.catch_warnings():  # restores the warning hook on the way out
+            warnings.showwarning = _show_warning(warnings.showwarning)
+            return args.func(args)
     except StyleDropError as err:
         if args.debug:
             raise
-        print(f"styledrop: error: {err}", file=sys.stderr)
+        print(f"styledrop: error: {one_line(str(err))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("styledrop: interrupted (training checkpoints are kept; rerun with --resume)", file=sys.stderr)
         return 130
+
+
+def _show_warning(show_other):
+    """A warning hook that prints a StyleDropWarning as one line and leaves the others to `show_other`."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        if not issubclass(category, StyleDropWarning):
+            return show_other(message, category, filename, lineno, file, line)
+        print(f"styledrop: warning: {one_line(str(message))}", file=sys.stderr)
+    return show

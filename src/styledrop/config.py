@@ -11,6 +11,9 @@ float, str, bool, Path, `X | None`, `tuple[X, ...]`, `tuple[X, Y]`, `list[X]`, `
 unions of these. Coercions are the unsurprising ones only: an int where a float is expected, an
 integral float (3.0) where an int is expected, a string or list where a Path or tuple is. Paths
 are kept as written (relative paths are relative to the working directory, not to the file).
+A float must be finite (TOML and argparse both accept `nan` and `inf`; JSON cannot hold them), and
+a field declared with `setting(default, at_least=..., above=..., at_most=...)` must lie in its
+bounds, so `--steps 0` or `lr = -1` fail at once, naming the layer they came from.
 
 `settings_to_dict` / `save_settings` write the JSON that sits beside every checkpoint;
 `settings_from_dict` reads it back, keeping explicit nulls that `load_settings` would skip.
@@ -21,6 +24,8 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import math
+import operator
 import tomllib
 import types
 import typing
@@ -32,6 +37,14 @@ from styledrop.errors import StyleDropError
 from styledrop.files import atomic_write_text
 
 T = TypeVar("T")
+_BOUNDS = {"at least": operator.ge, "above": operator.gt, "at most": operator.le}
+
+
+def setting(default: Any, *, at_least: float | None = None, above: float | None = None,
+            at_most: float | None = None) -> Any:
+    """A settings field whose value must lie in bounds: `steps: int = setting(1000, at_least=1)`."""
+    bounds = {name: limit for name, limit in zip(_BOUNDS, (at_least, above, at_most)) if limit is not None}
+    return dataclasses.field(default=default, metadata={"bounds": bounds})
 
 
 def load_settings(
@@ -80,6 +93,11 @@ def save_settings(obj: Any, path: Path) -> None:
     atomic_write_text(Path(path), text)
 
 
+def check_setting(cls: type, key: str, value: Any, *, where: str) -> Any:
+    """One value for field `key` of `cls`, checked as `load_settings` checks it (`where`: e.g. a flag)."""
+    return _check_values(cls, {key: value}, where=where)[key]
+
+
 def check_keys(cls: type, keys: Iterable[str], *, where: str) -> None:
     """Raise StyleDropError for keys that are not fields of `cls`, suggesting the closest one."""
     valid = [f.name for f in dataclasses.fields(cls) if f.init]
@@ -91,7 +109,7 @@ def check_keys(cls: type, keys: Iterable[str], *, where: str) -> None:
         hint = f"did you mean '{close[0]}'?" if close else f"valid settings: {', '.join(valid)}"
         problems.append(f"unknown setting '{key}' in {where}; {hint}")
     if problems:
-        raise StyleDropError("\n".join(problems))
+        raise StyleDropError("; ".join(problems))
 
 
 # --- reading the file -----------------------------------------------------------------------
@@ -119,7 +137,8 @@ def _read_table(path: Path, section: str | None) -> tuple[dict[str, Any], str]:
     if section not in document:
         close = difflib.get_close_matches(section, list(document), n=1)
         if close:  # probably a typo in the table name, e.g. [trian]
-            raise StyleDropError(f"no [{section}] table in {path}; did you mean [{close[0]}]?")
+            raise StyleDropError(f"unknown table [{close[0]}] in {path}; did you mean [{section}]? "
+                                 f"rename it to [{section}]")
         return {}, where
     return document[section], where
 
@@ -128,16 +147,20 @@ def _read_table(path: Path, section: str | None) -> tuple[dict[str, Any], str]:
 
 
 def _check_values(cls: type, data: Mapping[str, Any], *, where: str) -> dict[str, Any]:
-    """Check the keys of `data`, then coerce each value to its field's annotated type."""
+    """Check the keys of `data`, then coerce each value to its field's annotated type and bounds."""
     check_keys(cls, data, where=where)
     hints = typing.get_type_hints(cls)
-    return {key: _coerce(value, hints[key], key, where) for key, value in data.items()}
+    bounds = {f.name: f.metadata.get("bounds", {}) for f in dataclasses.fields(cls)}
+    return {key: _coerce(value, hints[key], bounds[key], key, where) for key, value in data.items()}
 
 
-def _coerce(value: Any, annotation: Any, key: str, where: str) -> Any:
-    """`value` as `annotation`, or StyleDropError naming the key, value, type and file."""
+def _coerce(value: Any, annotation: Any, bounds: Mapping[str, float], key: str, where: str) -> Any:
+    """`value` as `annotation` within `bounds`, or StyleDropError naming the key, value, type and file."""
     try:
-        return _convert(value, annotation)
+        converted = _convert(value, annotation)
+        if converted is not None and not all(_BOUNDS[name](converted, limit) for name, limit in bounds.items()):
+            raise _Mismatch(" and ".join(f"{name} {limit}" for name, limit in bounds.items()))
+        return converted
     except _Mismatch as err:
         raise StyleDropError(
             f"setting '{key}' in {where} must be {err}, got {value!r} ({type(value).__name__}); "
@@ -149,7 +172,7 @@ class _Mismatch(Exception):
     """Raised by `_convert` with a description of the expected type, e.g. "an integer"."""
 
 
-_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
+_NAMES = {int: "an integer", float: "a finite number", str: "a string", bool: "true or false",
           Path: "a path (string)"}
 
 
@@ -184,7 +207,7 @@ def _convert(value: Any, annotation: Any) -> Any:
         if isinstance(value, float) and value.is_integer():
             return int(value)
     elif annotation is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
             return float(value)
     elif annotation is str:
         if isinstance(value, str):

@@ -1,5 +1,8 @@
 """Generate images into a folder: one PNG per image, a grid, and `generation.json` that holds
-everything needed to redraw each image (base, adapters, sampler settings, prompt and seed)."""
+everything needed to redraw each image (base, adapters, sampler settings, prompt and seed).
+
+The folder is checked before sampling; if a write fails (a full disk), the files this call wrote
+are removed again, so no folder is left with images that no `generation.json` describes."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from . import __version__
 from .adapters.io import AdapterFile, attach_adapter_file
 from .base import BaseModel
 from .errors import StyleDropError
-from .files import atomic_write_text
+from .files import atomic_write_text, check_writable_folder
 from .grid import make_grid
 from .images import save_png_atomic
 from .pipeline import Generated, SampleConfig, StyleDropPipeline
@@ -29,6 +32,7 @@ def generate_to_folder(base: BaseModel, prompts: list[str], config: SampleConfig
                        show_progress: bool = True) -> list[Generated]:
     if not prompts or any(not p.strip() for p in prompts):
         raise StyleDropError("every --prompt must be a non-empty text, e.g. --prompt 'A cow in [V] style'")
+    check_writable_folder(out)
     attached = []
     try:
         style_adapter = attach_adapter_file(base, style, "style") if style else None
@@ -41,14 +45,8 @@ def generate_to_folder(base: BaseModel, prompts: list[str], config: SampleConfig
         for adapter in attached:
             adapter.detach()
 
-    out.mkdir(parents=True, exist_ok=True)
-    records = []
-    for index, item in enumerate(results):
-        name = f"{index:04d}-{slug(item.prompt)}-s{item.seed}.png"
-        save_png_atomic(item.image, out / name)
-        records.append({"file": name, "prompt": item.prompt, "seed": item.seed})
+    names = [f"{index:04d}-{slug(item.prompt)}-s{item.seed}.png" for index, item in enumerate(results)]
     rows = [[r.image for r in results[i : i + config.num_images]] for i in range(0, len(results), config.num_images)]
-    save_png_atomic(make_grid(rows), out / "grid.png")
     record = {
         "styledrop_version": __version__,
         "base": {"id": base.name, "hash": base.transformer_hash()},
@@ -56,7 +54,21 @@ def generate_to_folder(base: BaseModel, prompts: list[str], config: SampleConfig
                      for role, f in (("style", style), ("subject", subject)) if f is not None},
         "sampler": asdict(config),
         "grid": {"file": "grid.png", "rows": "prompts", "columns": "images per prompt"},
-        "images": records,
+        "images": [{"file": name, "prompt": item.prompt, "seed": item.seed} for item, name in zip(results, names)],
     }
-    atomic_write_text(out / RECORD, json.dumps(record, indent=2))
+    images = {name: item.image for item, name in zip(results, names)} | {"grid.png": make_grid(rows)}
+    written: list[Path] = []
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        for name, image in images.items():
+            save_png_atomic(image, out / name)
+            written.append(out / name)
+        atomic_write_text(out / RECORD, json.dumps(record, indent=2))
+    except StyleDropError as err:  # e.g. a full disk: leave no images that no record describes
+        for path in written:
+            path.unlink(missing_ok=True)
+        if created and not any(out.iterdir()):
+            out.rmdir()
+        raise StyleDropError(f"{err} (removed the {len(written)} images written before it)") from err
     return results

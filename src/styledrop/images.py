@@ -6,6 +6,7 @@ upright 8-bit RGB image or raises `StyleDropError` naming the file and the fix:
 | Input                                        | What `load_image` does                          |
 |----------------------------------------------|-------------------------------------------------|
 | missing path, a folder, no read permission   | error: "image not found: PATH", "... folder"    |
+| symlink loop, FIFO, device (/dev/zero)       | error naming what PATH is instead of a file     |
 | not an image (text renamed .png), or a       | error naming the file and `READ_FORMATS`        |
 |   format outside `READ_FORMATS` (ICO, PSD)   |                                                 |
 | truncated or corrupt file                    | error; the whole image is decoded (`.load()`)   |
@@ -31,6 +32,7 @@ are only read here, never set: a truncated image must fail, not come back half g
 
 from __future__ import annotations
 
+import stat
 import warnings
 from pathlib import Path
 
@@ -61,10 +63,19 @@ def load_image(path: str | Path) -> Image.Image:
 
 def _open_and_decode(path: Path) -> Image.Image:
     """Open `path`, check its size from the header, then decode the first frame fully."""
-    if path.is_dir():
+    try:
+        mode = path.stat().st_mode  # follows symlinks; never opens, so a FIFO cannot block here
+    except FileNotFoundError:
+        broken = f" (a broken symlink to {path.readlink()})" if path.is_symlink() else ""
+        raise StyleDropError(f"image not found: {path}{broken}; check the path") from None
+    except OSError as err:  # e.g. a symlink loop
+        raise StyleDropError(f"cannot open image {path}: {err.strerror}; pass an image file") from None
+    if stat.S_ISDIR(mode):
         raise StyleDropError(f"image path is a folder, not a file: {path}; pass an image file")
-    if not path.is_file():
-        raise StyleDropError(f"image not found: {path}; check the path")
+    if not stat.S_ISREG(mode):
+        kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "a socket")
+        raise StyleDropError(f"image path is {kind}, not a regular file: {path}; pass an image file")
     formats = ", ".join(READ_FORMATS)
     with warnings.catch_warnings():
         # Only inside this block, and only this warning: PIL's bomb warning becomes an error.

@@ -24,25 +24,25 @@ from tqdm.auto import tqdm
 from .adapters.base import Adapter
 from .adapters.gates import gated
 from .base import BaseModel
-from .config import load_settings
+from .config import load_settings, setting
 from .sampling.guidance import cfg, mix, two_scale
 from .sampling.maskgit import decode
-from .text import TextEmbedding
+from .text import TextEmbedding, warn_if_cut
 
 
 @dataclass(frozen=True)
 class SampleConfig:
-    steps: int = 36  # StyleDrop: 36 decoding steps
-    temperature: float = 4.5  # choice temperature at step 0, annealed linearly to 0
-    token_temperature: float = 1.0  # divides the logits before each draw (1.0: aMUSEd's sampler)
+    steps: int = setting(36, at_least=1)  # StyleDrop: 36 decoding steps
+    temperature: float = setting(4.5, at_least=0)  # choice temperature at step 0, annealed linearly to 0
+    token_temperature: float = setting(1.0, above=0)  # divides the logits before each draw (1.0: aMUSEd's)
     style_scale: float = 1.0  # lambda_A (paper round 1: 0-2)
     content_scale: float = 5.0  # lambda_B (paper: 5)
     negative_prompt: str = ""
-    num_images: int = 1  # per prompt
+    num_images: int = setting(1, at_least=1)  # per prompt
     seed: int = 0
     schedule: Literal["cosine", "linear"] = "cosine"
     subject_weight: float = 0.6  # gamma, style + subject only (paper: 0.5-0.7)
-    batch_size: int = 8  # images decoded together
+    batch_size: int = setting(8, at_least=1)  # images decoded together
 
 
 def sampler_settings(base: BaseModel, toml_path=None, overrides: dict | None = None) -> SampleConfig:
@@ -146,6 +146,7 @@ class StyleDropPipeline:
     def generate(self, prompts: list[str], config: SampleConfig, show_progress: bool = True) -> list[Generated]:
         from .images import tensor_to_image
 
+        warn_if_cut(self.base.text_encoder, [*prompts, config.negative_prompt])
         jobs = [(p, config.seed + i) for i, p in enumerate(p for p in prompts for _ in range(config.num_images))]
         chunks = [jobs[i : i + config.batch_size] for i in range(0, len(jobs), config.batch_size)]
         results: list[Generated] = []

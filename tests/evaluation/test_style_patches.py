@@ -59,7 +59,9 @@ def test_random_patches_hold_paint_and_name_their_image():
 
 
 def test_blank_areas_do_not_vote():
-    net = PatchStyleNet(TINY).eval()
+    with torch.random.fork_rng(devices=[]):  # the module draws its init from the global RNG: fix it
+        torch.manual_seed(0)
+        net = PatchStyleNet(TINY).eval()
     image = torch.ones(1, 3, 24, 24)
     image[..., 2:12, 2:12] = torch.tensor([0.8, 0.3, 0.2])[:, None, None]
     speck = image.clone()

@@ -39,3 +39,16 @@ def test_a_busy_or_impossible_port_names_the_fix(pool_dir):
     args = parse("pick", str(pool_dir), "--no-browser", "--port", "70000")
     with pytest.raises(StyleDropError, match="not a port number"):
         args.func(args)
+
+
+@pytest.mark.parametrize("text, reason", [('{"round": 1,', "not valid JSON"), ("[1, 2]", "not an object"),
+                                          (b"\xff\xfe", "not a text file")])
+def test_a_corrupt_pool_json_is_one_line_before_anything_is_served(pool_dir, capsys, text, reason):
+    from styledrop.cli import main
+
+    pool_file = pool_dir / "pool.json"
+    pool_file.write_bytes(text if isinstance(text, bytes) else text.encode())
+    code = main(["feedback", "pick", str(pool_dir), "--no-browser", "--port", "0"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert str(pool_file) in err and reason in err and "styledrop feedback pool" in err

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from styledrop.errors import StyleDropError
 from styledrop.feedback.manifest import MANIFEST, read_manifest, set_pick
 from styledrop.feedback.web import create_app
+from styledrop.feedback.web.app import MAX_BODY
 
 from .conftest import IMAGES_PER_PROMPT, PROMPTS, SECRET, human_picks
 
@@ -160,3 +161,55 @@ def test_a_folder_that_is_not_a_pool_is_a_one_line_error(tmp_path):
     assert "\n" not in str(missing.value)
     with pytest.raises(StyleDropError, match="pool.json|manifest.jsonl"):
         create_app(tmp_path)
+
+
+# --- issue 15, case 14: another site, a frame, a huge body, a truthy string ------------------
+
+
+def test_a_pick_sent_by_another_site_is_refused(client, pool_dir):
+    before = (pool_dir / MANIFEST).read_bytes()
+    body = {"id": "p000-i01", "picked": True}
+    for header in ({"Origin": "http://evil.example"}, {"Referer": "http://evil.example/page"},
+                   {"Origin": "http://127.0.0.1:9999"}, {"Origin": "null"}):
+        response = client.post("/api/pick", json=body, headers=header)
+        assert response.status_code == 403 and "other sites" in response.json()["detail"], header
+    assert (pool_dir / MANIFEST).read_bytes() == before
+    assert client.post("/api/pick", json=body, headers={"Origin": "http://127.0.0.1"}).status_code == 200
+    assert client.post("/api/pick", json=body, headers={"Referer": "http://127.0.0.1/"}).status_code == 200
+    assert human_picks(pool_dir) == {"p000-i01"}
+
+
+def test_the_page_cannot_be_framed(client):
+    for path in ("/", "/api/pool", "/files/reference.png", "/api/missing"):
+        headers = client.get(path).headers
+        assert headers["x-frame-options"] == "DENY", path
+        assert "frame-ancestors 'none'" in headers["content-security-policy"], path
+
+
+def test_a_huge_body_is_refused_before_it_is_read(client, pool_dir, live_server):
+    before = (pool_dir / MANIFEST).read_bytes()
+    huge = client.post("/api/pick", json={"id": "x" * 50_000_000, "picked": True})
+    assert huge.status_code == 413 and len(huge.content) < 1000  # the id is not echoed back
+    long_id = client.post("/api/pick", json={"id": "x" * 1000, "picked": True})  # no pool id is that long
+    assert long_id.status_code == 422 and len(long_id.content) < 2 * MAX_BODY
+    # a real server answers a 200 MB Content-Length at once, without waiting for (or keeping) the body
+    url = urlsplit(live_server)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=5)
+    connection.putrequest("POST", "/api/pick")
+    connection.putheader("Content-Type", "application/json")
+    connection.putheader("Content-Length", str(200_000_000))
+    connection.endheaders(b'{"id": "p000-i00", "picked": true' + b" " * 1000)
+    assert connection.getresponse().status == 413
+    connection.close()
+    chunked = httpx.post(f"{live_server}/api/pick", content=iter([b'{"id": "p000-i00", "picked": true}']),
+                         headers={"Content-Type": "application/json"})
+    assert chunked.status_code == 411  # no Content-Length: no way to bound the body before reading it
+    assert (pool_dir / MANIFEST).read_bytes() == before
+
+
+@pytest.mark.parametrize("picked", ["yes", "true", 1, 0, None])
+def test_picked_must_be_a_json_boolean(client, pool_dir, picked):
+    before = (pool_dir / MANIFEST).read_bytes()
+    assert pick(client, "p000-i00", picked=picked).status_code == 422
+    assert client.post("/api/pick", json={"id": 7, "picked": True}).status_code == 422
+    assert (pool_dir / MANIFEST).read_bytes() == before

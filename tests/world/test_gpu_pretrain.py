@@ -76,7 +76,7 @@ def test_pack_train_unpack_gives_the_trained_weights(tmp_path, fake_packages, mo
 
     trained = load_file(str(tmp_path / "gpu" / "b" / "transformer.ckpt.safetensors"))
     written = load_file(str(tmp_path / "bases" / "b" / "base" / "transformer" / "diffusion_pytorch_model.safetensors"))
-    assert written.keys() == {k.removeprefix("weights/transformer.") for k in trained if "transformer." in k}
-    assert all(torch.equal(v, trained[f"weights/transformer.{k}"].half()) for k, v in written.items())
+    assert written.keys() == {k.removeprefix("weights/") for k in trained if k.startswith("weights/")}
+    assert all(torch.equal(v, trained[f"weights/{k}"].half()) for k, v in written.items())
     base = load_base(tmp_path / "bases" / "b" / "base")
-    assert base.transformer.config.num_hidden_layers == 2 and base.position is not None
+    assert base.transformer.config.num_hidden_layers == 2 and base.transformer.position_embedding is not None

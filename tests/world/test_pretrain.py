@@ -38,7 +38,7 @@ def test_pretrain_resumes_exactly_and_makes_a_base(tmp_path, fake_packages):
     base = load_base(tmp_path / "a-base")
     assert base.text_encoder.kind == "minilm" and base.resolution == 32 and base.grid == (8, 8)
     assert base.transformer.dtype == torch.float32  # stored fp16, computed in fp32 on CPU
-    assert base.position is not None and base.position.table.shape == (1, 8, 8, 8)
+    assert base.transformer.position_embedding.shape == (1, 8, 8, 8)
     tokens = StyleDropPipeline(base).sample_tokens(["A cow"], [0], SampleConfig(steps=3))
     assert tokens.shape == (1, 8, 8) and tokens.max() < 8
 
@@ -122,7 +122,7 @@ def test_time_budget_sets_the_step_count_after_the_warm_up(tmp_path, fake_packag
     prepared, _ = prepare_training_set(data, tmp_path / "w", config)
     text = MiniLMTextEncoder(config.text_max_length).encode(prepared.prompts)
     # A budget already spent when the rate is measured: the run stops one step after the warm-up.
-    _, _, report = train_transformer(prepared, text, tmp_path / "w", config, show_progress=False, time_budget=1e-6)
+    _, report = train_transformer(prepared, text, tmp_path / "w", config, show_progress=False, time_budget=1e-6)
     assert report["steps"] == config.warmup + 1
     assert load_checkpoint(tmp_path / "w" / "transformer.ckpt.safetensors").settings["steps"] == config.warmup + 1
 
@@ -138,7 +138,7 @@ def test_init_continues_from_a_base_folder_with_its_tokenizer_and_weights(tmp_pa
     assert torch.equal(a.image_tokenizer.codebook, b.image_tokenizer.codebook)
     a_weights, b_weights = a.transformer.state_dict(), b.transformer.state_dict()
     assert a_weights.keys() == b_weights.keys() and all(torch.equal(a_weights[k], b_weights[k]) for k in a_weights)
-    assert torch.equal(a.position.table, b.position.table)
+    assert torch.equal(a.transformer.position_embedding, b.transformer.position_embedding)
 
     trained = pretrain_base(data, tmp_path / "c", tmp_path / "c-base", replace(config, steps=2), show_progress=False)
     assert trained["steps"] == 2
@@ -198,3 +198,51 @@ def test_retarget_vocabulary_refuses_another_patch_size():
 
     with pytest.raises(StyleDropError, match="2-pixel patches, the tokenizer 4"):
         retarget_vocabulary({}, PatchKMeansTokenizer(torch.rand(8, 12), 2), PatchKMeansTokenizer(torch.rand(8, 48), 4))
+
+
+def write_old_layout(path):
+    """Rewrite a pretraining checkpoint as the code before PositionalUVit2DModel wrote it: the weights of
+    ModuleDict({"transformer": UVit2DModel, "position": module with .table}), optimizer state in its order."""
+    from diffusers import UVit2DModel
+
+    from styledrop.training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+    from styledrop.world.pretrain import build_transformer
+
+    ckpt = load_checkpoint(path)
+    with torch.device("meta"):
+        model = build_transformer(PretrainConfig(**ckpt.settings))
+        position = torch.nn.Module()
+        position.table = torch.nn.Parameter(torch.empty_like(model.position_embedding))
+        plain = {k: v for k, v in model.config.items() if k != "learned_positions"}
+        old = torch.nn.ModuleDict({"transformer": UVit2DModel.from_config(plain), "position": position})
+    new_names = [name for name, _ in model.named_parameters()]
+    old_names = [name for name, _ in old.named_parameters()]
+    renamed = ["position_embedding" if n == "position.table" else n.removeprefix("transformer.") for n in old_names]
+    weights = {old: ckpt.weights[new] for old, new in zip(old_names, renamed)}
+    state = {i: ckpt.optimizer["state"][new_names.index(new)] for i, new in enumerate(renamed)}
+    groups = [group | {"params": list(range(len(old_names)))} for group in ckpt.optimizer["param_groups"]]
+    save_checkpoint(Checkpoint(ckpt.step, weights, {"state": state, "param_groups": groups}, ckpt.rng,
+                               ckpt.settings, ckpt.losses), path)
+
+
+def test_a_checkpoint_of_the_old_layout_exports_and_resumes_exactly(tmp_path, fake_packages):
+    data = tmp_path / "emoji"
+    build(data, fake_packages)
+    pretrain_base(data, tmp_path / "a", tmp_path / "a-base", PretrainConfig(steps=4, **TINY), show_progress=False)
+    pretrain_base(data, tmp_path / "b", tmp_path / "b-base", PretrainConfig(steps=2, **TINY), show_progress=False)
+    checkpoint = tmp_path / "b" / "transformer.ckpt.safetensors"
+    write_old_layout(checkpoint)
+    old = load_file(str(checkpoint))
+    assert "weights/position.table" in old and "weights/transformer.embed.conv.weight" in old
+    assert "weights/position_embedding" not in old
+
+    assert export_checkpoint(tmp_path / "b", tmp_path / "b-exported") == 2
+    exported = load_base(tmp_path / "b-exported").transformer.state_dict()
+    written = load_base(tmp_path / "b-base").transformer.state_dict()  # what training wrote at step 2
+    assert exported.keys() == written.keys() and all(torch.equal(exported[k], written[k]) for k in written)
+
+    # Steps 3 and 4 use Adam's moments from the old file: a wrong re-keying would not end where `a` does.
+    pretrain_base(data, tmp_path / "b", tmp_path / "b-base", PretrainConfig(steps=4, **TINY), show_progress=False)
+    a = load_file(str(tmp_path / "a" / "transformer.ckpt.safetensors"))
+    b = load_file(str(checkpoint))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a if k.startswith(("weights/", "optim/")))

@@ -8,6 +8,8 @@ from typing import Literal
 import torch
 from torch import nn
 
+from ..config import setting
+
 AdapterKind = Literal["styledrop", "lora"]
 LORA_TARGETS = r"transformer_layers\.\d+\.(attn1|attn2)\.(to_q|to_k|to_v|to_out\.0)"
 
@@ -15,7 +17,7 @@ LORA_TARGETS = r"transformer_layers\.\d+\.(attn1|attn2)\.(to_q|to_k|to_v|to_out\
 @dataclass(frozen=True)
 class AdapterConfig:
     kind: AdapterKind = "styledrop"
-    rank: int = 4  # bottleneck width H (paper: 4 in round 1, 32 in round 2)
+    rank: int = setting(4, at_least=1)  # bottleneck width H (paper: 4 in round 1, 32 in round 2)
     shared: bool = True  # styledrop: one W_down/W_up for all layers plus per-layer biases (paper, round 1)
     lora_targets: str = LORA_TARGETS  # lora: regex over module names (peft's target_modules)
 

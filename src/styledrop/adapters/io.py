@@ -9,8 +9,9 @@ Metadata keys (all strings; JSON where structured):
     training          JSON training config     seed            the training seed
     lineage           JSON (round, parent adapter hash, selection policy, counts), optional
 
-`load_adapter_file` refuses files that are not adapters, and `attach_adapter_file` refuses an
-adapter trained on another base, naming both.
+`load_adapter_file` refuses files that are not adapters, and crafted or damaged ones (a config
+outside `AdapterConfig`'s types and bounds, NaN or infinite tensors); `attach_adapter_file` refuses
+an adapter trained on another base, naming both.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from .. import __version__
+from ..config import settings_from_dict
 from ..errors import StyleDropError
-from ..files import atomic_path
+from ..files import read_safetensors, write_safetensors
 from .base import Adapter, AdapterConfig
 from .factory import new_adapter
 
@@ -70,29 +71,28 @@ class AdapterFile:
 def save_adapter_file(file: AdapterFile, path: Path) -> None:
     """Write atomically: a temp file in the same folder, then rename."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in file.tensors.items()}
-    with atomic_path(Path(path)) as temp:
-        save_file(tensors, str(temp), metadata=file.metadata())
+    write_safetensors(tensors, Path(path), file.metadata())
 
 
 def load_adapter_file(path: str | os.PathLike) -> AdapterFile:
     path = Path(path)
     if not path.is_file():
         raise StyleDropError(f"adapter file not found: {path}")
-    try:
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="pt") as handle:
-            meta = handle.metadata() or {}
-        tensors = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as err:
-        raise StyleDropError(f"{path} is not an adapter file (not a readable safetensors file: {err})") from err
+    tensors, meta = read_safetensors(path, "pass an adapter file written by `styledrop train`")
     if meta.get("format") != FORMAT:
         raise StyleDropError(f"{path} is a safetensors file but not a styledrop adapter (no format={FORMAT} metadata)")
     if meta.get("format_version") != FORMAT_VERSION:
-        raise StyleDropError(f"{path}: adapter format version {meta.get('format_version')} is not supported "
+        raise StyleDropError(f"{path}: adapter format version {meta.get('format_version')!r} is not supported "
                              f"(this styledrop reads {FORMAT_VERSION}); upgrade styledrop")
+    damaged = [name for name, tensor in tensors.items() if not torch.isfinite(tensor).all()]
+    if damaged:
+        raise StyleDropError(f"{path}: tensor {damaged[0]!r} holds NaN or infinite values; the adapter is damaged "
+                             "(did its training diverge?): retrain it")
     try:
-        config = AdapterConfig(**json.loads(meta["adapter_config"]))
+        settings = json.loads(meta["adapter_config"])
+        if not isinstance(settings, dict):
+            raise TypeError(f"adapter_config is {settings!r}, not an object")
+        config = settings_from_dict(AdapterConfig, settings, where=f"{path} (adapter_config metadata)")
         return AdapterFile(
             config=config, tensors=tensors, base_id=meta["base_id"], base_hash=meta["base_hash"],
             captions=json.loads(meta.get("captions", "[]")), style_descriptor=meta.get("style_descriptor", ""),
@@ -107,8 +107,8 @@ def attach_adapter_file(base, file: AdapterFile, name: str = "styledrop") -> Ada
     """Attach a loaded adapter to `base` (a BaseModel), refusing one trained on another base."""
     if file.base_hash != base.transformer_hash():
         raise StyleDropError(
-            f"adapter {file.path or ''} was trained on base '{file.base_id}' (weights {file.base_hash}), "
-            f"but the base given is '{base.name}' (weights {base.transformer_hash()}); pass --base {file.base_id}"
+            f"adapter {file.path or ''} was trained on base {file.base_id!r} (weights {file.base_hash!r}), "
+            f"but the base given is {base.name!r} (weights {base.transformer_hash()}); pass --base {file.base_id!r}"
         )
     adapter = new_adapter(file.config, base.transformer, name=name)
     try:

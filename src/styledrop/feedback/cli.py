@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..bundled import default_base
-from ..config import load_settings
+from ..config import check_setting, load_settings
 from ..pipeline import SampleConfig, sampler_settings
 
 DEFAULT_PROMPTS, DEFAULT_IMAGES = 12, 8  # the paper: 30 x 64; sized to take minutes on a CPU
@@ -27,6 +27,7 @@ def cmd_pool(args) -> int:
     from ..adapters.io import load_adapter_file
     from .pool import default_prompts, make_pool, read_prompt_file
 
+    check_setting(SampleConfig, "num_images", args.images_per_prompt, where="--images-per-prompt")
     adapter = load_adapter_file(args.adapter)
     prompts = (read_prompt_file(args.prompt_file) if args.prompt_file
                else default_prompts(args.prompts, adapter.style_descriptor or "[V]", adapter.captions))
@@ -54,11 +55,13 @@ def cmd_select(args) -> int:
 
 
 def cmd_train(args) -> int:
+    from ..training.loop import check_out
     from .rounds import RoundConfig, train_round
 
     out = Path(args.out) if args.out else Path(args.pool) / "round2.safetensors"
     config = load_settings(RoundConfig, args.config, {"steps": args.train_steps, "lr": args.lr, "rank": args.rank,
                                                       "seed": args.seed}, section="train")
+    check_out(out, resume=args.resume, overwrite=args.overwrite)
     result = train_round(_base(args), Path(args.pool), args.policy, out, config, resume=args.resume)
     print(f"wrote {out}: round {result.adapter.lineage['round']}, {result.adapter.lineage['selected']} selected "
           f"images + the reference, policy {args.policy}")
@@ -96,6 +99,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             parser.add_argument("--lr", type=float)
             parser.add_argument("--rank", type=int, help="adapter rank (default 32, unshared: the paper's round 2)")
             parser.add_argument("--resume", action="store_true")
+            parser.add_argument("--overwrite", action="store_true", help="replace the adapter and its checkpoint")
 
     pool = steps.add_parser("pool", help="draw candidates with a round-1 adapter")
     common(pool, sampling=True)

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import StyleDropError
-from ..files import atomic_write_text
+from ..files import atomic_write_text, read_json_object
 
 POOL_FILE = "pool.json"
 MANIFEST = "manifest.jsonl"
@@ -103,4 +103,4 @@ def read_pool_info(pool: Path) -> dict:
     path = Path(pool) / POOL_FILE
     if not path.is_file():
         raise StyleDropError(f"{pool} is not a candidate pool: it has no {POOL_FILE}")
-    return json.loads(path.read_text())
+    return read_json_object(path, "the pool is damaged: restore the file, or draw a new pool with `styledrop feedback pool`")

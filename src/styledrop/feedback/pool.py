@@ -34,6 +34,8 @@ def default_prompts(count: int, descriptor: str, captions: list[str]) -> list[st
     """`count` built-in prompts, without the contents that the adapter's captions name."""
     taken = " ".join(captions).lower()
     contents = [c for c in CONTENTS if not re.search(rf"\b{re.escape(c)}s?\b", taken)]
+    if count < 1:
+        raise StyleDropError(f"--prompts {count}: give 1 or more (the built-in list has {len(contents)} contents)")
     if count > len(contents):
         raise StyleDropError(f"--prompts {count}: the built-in list has {len(contents)} contents; "
                              "pass --prompt-file with your own prompts for more")

