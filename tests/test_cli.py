@@ -94,6 +94,30 @@ def test_generate_uses_the_bases_sampling_file_under_the_flags(tiny_base_dir, tm
     assert code == 2 and "sampling.json" in err and "Traceback" not in err
 
 
+def test_train_uses_the_bases_training_file_under_toml_and_flags(tiny_base_dir, style_png, tmp_path, capsys):
+    import shutil
+
+    base = tmp_path / "base"
+    shutil.copytree(tiny_base_dir, base)
+    (base / "training.json").write_text(json.dumps({"why": "measured", "settings": {"steps": 3, "lr": 0.01, "rank": 2}}))
+    toml = tmp_path / "s.toml"
+    toml.write_text("[train]\nrank = 3\n")
+    common = ["train", "--base", base, "--image", style_png, "--caption", "A x in [V] style"]
+    code, _, err = run(capsys, *common, "--out", tmp_path / "a.safetensors", "--config", toml, "--lr", 0.02)
+    assert code == 0, err
+    used = json.loads((tmp_path / "a.train.json").read_text())
+    assert (used["steps"], used["lr"], used["rank"], used["batch_size"]) == (3, 0.02, 3, 8)  # file, flag, TOML, default
+    code, out, _ = run(capsys, "info", base)
+    assert code == 0 and json.loads(out)["training_defaults"] == {"steps": 3, "lr": 0.01, "rank": 2}
+    code, out, _ = run(capsys, "info", tiny_base_dir)  # no file: the paper's defaults, said so
+    assert code == 0 and "paper" in json.loads(out)["training_defaults"]
+
+    (base / "training.json").write_text(json.dumps({"settings": {"stpes": 3}}))
+    code, _, err = run(capsys, *common, "--out", tmp_path / "b.safetensors")
+    assert code == 2 and "training.json" in err and "steps" in err and "Traceback" not in err
+    assert not (tmp_path / "b.safetensors").exists() and not (tmp_path / "b.train.json").exists()
+
+
 def test_resume_flag_continues_a_run(tiny_base_dir, style_png, tmp_path, capsys):
     common = ["train", "--base", tiny_base_dir, "--image", style_png, "--caption", "A x in [V] style",
               "--out", tmp_path / "a.safetensors", "--checkpoint-every", 2, "--lr", 0.01]

@@ -9,6 +9,9 @@
     scheduler/            AmusedScheduler config: the [MASK] id and the masking schedule
     sampling.json         optional (styledrop): sampler settings measured to suit this base, e.g. a
                           lower guidance scale for a small model; the user's settings override them
+    training.json         optional (styledrop): the adapter recipe measured to suit this base (lr,
+                          steps, ...), the defaults of `train` under TOML and flags; without it the
+                          paper's (lr 3e-5, 1000 steps, tuned for Muse-3B)
 
 The text encoder a folder uses is read from ``model_index.json``: aMUSEd's entry
 ``["transformers", "CLIPTextModelWithProjection"]`` means CLIP, ``["styledrop",
@@ -28,7 +31,7 @@ import torch
 from diffusers import AmusedScheduler, UVit2DModel, VQModel
 
 from .errors import StyleDropError
-from .files import read_json_object
+from .files import atomic_write_text, read_json_object
 from .position import LEGACY_FILE, PositionalUVit2DModel
 from .text import TextEncoder
 from .tokenizer import ImageTokenizer, VQTokenizer
@@ -40,6 +43,7 @@ CLIP_ENTRY = ["transformers", "CLIPTextModelWithProjection"]
 TRANSFORMERS = {"UVit2DModel": "diffusers", "PositionalUVit2DModel": "styledrop"}  # class -> library
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 SAMPLING = "sampling.json"
+TRAINING = "training.json"
 AESTHETIC_SCORE = 6  # aMUSEd's default micro-conditioning
 
 
@@ -53,6 +57,7 @@ class BaseModel:
     text_encoder: TextEncoder
     mask_id: int
     schedule: str = "cosine"
+    training: dict = field(default_factory=dict)  # TrainConfig fields from training.json, under the user's
     sampling: dict = field(default_factory=dict)  # SampleConfig fields from sampling.json, under the user's
     _hash: str | None = field(default=None, repr=False)
 
@@ -139,7 +144,8 @@ def load_base(name: str | os.PathLike, device: torch.device | str = "cpu") -> Ba
     base = BaseModel(
         name=str(name), transformer=transformer.eval().requires_grad_(False), image_tokenizer=image_tokenizer,
         text_encoder=text_encoder, mask_id=scheduler.config.mask_token_id, schedule=scheduler.config.masking_schedule,
-        sampling=_load_sampling(path / SAMPLING),
+        sampling=load_recipe(path / SAMPLING),
+        training=load_recipe(path / TRAINING),
     )
     return base.to(device)
 
@@ -162,17 +168,25 @@ def load_transformer(folder: Path) -> UVit2DModel:
                          "(re-export the base with `styledrop pretrain` or give an aMUSEd folder)")
 
 
-def _load_sampling(file: Path) -> dict:
+def load_recipe(file: Path) -> dict:
+    """The settings of a base's sampling.json or training.json ({"why": ..., "settings": {...}}), or {}."""
     if not file.is_file():
         return {}
     try:
         settings = json.loads(file.read_text())["settings"]
     except (ValueError, KeyError, TypeError) as err:
-        raise StyleDropError(f"{file} is not a sampling file ({err}); expected "
-                             '{"settings": {"content_scale": ...}}; fix or delete it') from err
+        raise StyleDropError(f"{file} is not a settings file ({err}); expected "
+                             '{"why": "...", "settings": {"lr": ...}}; fix or delete it') from err
     if not isinstance(settings, dict):
-        raise StyleDropError(f"{file}: 'settings' must be a table of sampler settings, not {settings!r}")
+        raise StyleDropError(f"{file}: 'settings' must be a table of settings, not {settings!r}")
     return settings
+
+
+def base_training_defaults(name: str | os.PathLike) -> tuple[dict, str]:
+    """(TrainConfig fields from the base's training.json, where they came from), read without loading
+    the model, so that `train` checks its settings before any work."""
+    path = resolve_base(name)
+    return load_recipe(path / TRAINING), str(path / TRAINING)
 
 
 def _load_image_tokenizer(path: Path, entry) -> ImageTokenizer:
@@ -234,5 +248,6 @@ def save_base(base: BaseModel, path: Path) -> None:
         (path / "text_encoder" / "config.json").write_text(json.dumps(base.text_encoder.config(), indent=2))
         index |= {"text_encoder": MINILM_ENTRY, "tokenizer": [None, None]}
     (path / "model_index.json").write_text(json.dumps(index, indent=2))
-    if base.sampling:
-        (path / SAMPLING).write_text(json.dumps({"settings": base.sampling}, indent=2))
+    for file, settings in ((SAMPLING, base.sampling), (TRAINING, base.training)):
+        if settings:
+            atomic_write_text(path / file, json.dumps({"settings": settings}, indent=2))

@@ -40,7 +40,7 @@ def style_descriptor(captions: list[str], given: str | None) -> str:
 
 
 def cmd_train(args) -> int:
-    from .base import load_base
+    from .base import base_training_defaults, load_base
     from .images import image_to_tensor, load_image, to_square
     from .training.loop import check_out, pick_device, train_adapter
 
@@ -50,10 +50,11 @@ def cmd_train(args) -> int:
     if len(captions) != len(args.image):
         raise StyleDropError(f"{len(args.image)} --image but {len(captions)} --caption: give one caption per image "
                              "(a different content caption per image keeps content out of the style words)")
+    recipe, recipe_where = base_training_defaults(args.base)  # the base's measured recipe, under TOML and flags
     config = load_settings(TrainConfig, args.config, {
         "steps": args.steps, "lr": args.lr, "rank": args.rank, "adapter_kind": args.adapter_kind, "seed": args.seed,
         "batch_size": args.batch_size, "device": args.device, "checkpoint_every": args.checkpoint_every,
-        "shared": args.shared}, section="train")
+        "shared": args.shared}, section="train", defaults=recipe, defaults_where=recipe_where)
     pick_device(config.device)
     out = Path(args.out)
     check_out(out, resume=args.resume, overwrite=args.overwrite)
@@ -105,7 +106,9 @@ def cmd_info(args) -> int:
         params = sum(p.numel() for p in base.transformer.parameters())
         info = {"base": base.name, "text_encoder": base.text_encoder.kind, "transformer_parameters": params,
                 "resolution": base.resolution, "token_grid": list(base.grid), "codebook_size": base.codebook_size,
-                "mask_id": base.mask_id, "transformer_hash": base.transformer_hash()}
+                "mask_id": base.mask_id, "transformer_hash": base.transformer_hash(),
+                "training_defaults": base.training or "none (the paper's: TrainConfig's defaults)",
+                "sampling_defaults": base.sampling or "none (SampleConfig's defaults)"}
     else:
         from .adapters.io import load_adapter_file
 
@@ -165,9 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--caption", action="append", required=True, help="'A [content] in [V] style', one per --image")
     train.add_argument("--out", required=True, help="adapter file to write (.safetensors)")
     train.add_argument("--style-descriptor", help="style words of the captions (default: read from them)")
-    train.add_argument("--steps", type=int)
-    train.add_argument("--lr", type=float)
-    train.add_argument("--rank", type=int)
+    recipe = "default: the base's training.json, else the paper's"
+    train.add_argument("--steps", type=int, help=f"training steps ({recipe}: 1000)")
+    train.add_argument("--lr", type=float, help=f"learning rate ({recipe}: 3e-5)")
+    train.add_argument("--rank", type=int, help=f"adapter bottleneck width H ({recipe}: 4)")
     train.add_argument("--adapter-kind", choices=["styledrop", "lora"])
     train.add_argument("--shared", action=argparse.BooleanOptionalAction, default=None,
                        help="styledrop adapter: share W_down/W_up across layers (paper round 1; default on)")
