@@ -11,6 +11,10 @@
    through the tokenizer (no drawing can show more than its tokens), and on the base's drawings of
    the same contents in styles it was trained on (what it memorised, against what it composes);
    and the held-out pairs per style, with the styles the scorers read instead.
+4. Realism that the classifiers cannot forgive: KID (EfficientNet-Lite0 features, unbiased, with its
+   standard error) of the drawings of the held-out pairs against the real images of their style sets,
+   and for scale the same for the drawings of the seen pairs, for the real held-out images and their
+   tokenized versions, and for two disjoint halves of the reals (the floor).
 
     .venv/bin/python benchmarks/base_quality.py [--base models/emoji-base] [--data data/emoji]
         [--images-per-pair 2] [--sweep] [--tokenizer-only] [--out runs/base-quality]
@@ -33,6 +37,7 @@ from PIL import Image
 
 from styledrop.base import load_base
 from styledrop.bundled import default_base
+from styledrop.evaluation.realism import kid_to_real, real_features, real_floor, style_records
 from styledrop.grid import make_grid
 from styledrop.images import image_to_tensor, tensor_to_image
 from styledrop.patch_tokenizer import psnr
@@ -122,6 +127,39 @@ def sweep(base, pairs, args, scorers) -> dict:
             "best": {k: best[k] for k in ("content_scale", "temperature", "token_temperature")}}
 
 
+def realism(base, records, pairs, drawn: list, seen_drawn: list, truth: list, tokenized: list) -> dict:
+    """KID of each image set against the real images of the held-out pairs' style sets (every split).
+
+    The real held-out images, and their tokenized versions, are set against the other reals only:
+    an image compared with itself would read as closer than any drawing could."""
+    reals = style_records(records, {r.style for r in pairs})
+    features = real_features(reals, base.resolution, base.device)  # (N, 1280)
+    held = {(r.content_id, r.style) for r in pairs}
+    others = features[torch.tensor([(r.content_id, r.style) not in held for r in reals])]
+    sets = {"heldout_pairs": (drawn, features), "seen_pairs": (seen_drawn, features),
+            "real_images": (truth, others), "tokenized_real_images": (tokenized, others)}
+    report = {"real_images_of_styles": len(reals)}
+    for name, (images, against) in sets.items():  # each row its own seed: adding a row moves no other
+        report[name] = kid_to_real(images, against, device=base.device,
+                                   generator=torch.Generator().manual_seed(0)).to_json()
+    report["real_vs_real"] = real_floor(features, torch.Generator().manual_seed(0)).to_json()
+    return report
+
+
+KID_ROWS = {"heldout_pairs": "the base's drawings of the held-out pairs",
+            "seen_pairs": "the base's drawings of the same contents in styles it was trained on",
+            "real_images": "the real held-out images (against the other reals)",
+            "tokenized_real_images": "the real held-out images through the tokenizer (against the other reals)",
+            "real_vs_real": "two disjoint random halves of the reals (the floor)"}
+
+
+def print_kid(kid: dict) -> None:
+    for key, text in KID_ROWS.items():
+        row = kid[key]
+        print(f"| KID to the {kid['real_images_of_styles']} real images of the held-out pairs' styles: {text}, "
+              f"{row['sizes'][0]} vs {row['sizes'][1]} images | {row['value']:.5f} ± {row['standard_error']:.5f} |")
+
+
 BOUNDS = {"real_images": "the real held-out images themselves (the scorers' ceiling)",
           "tokenized_real_images": "the real held-out images through the tokenizer (the best a drawing can read as)",
           "seen_pairs": "the base's drawings of the same contents in styles it was trained on"}
@@ -191,7 +229,9 @@ def main() -> None:
     report |= {"sampler": config.__dict__, **metrics}
     per_row = 8
     seen = seen_pairs(records, pairs)
-    report["seen_pairs"], _ = judge(base, seen, config, scorers)
+    report["seen_pairs"], seen_results = judge(base, seen, config, scorers)
+    report["kid"] = realism(base, records, pairs, [g.image for g in results], [g.image for g in seen_results],
+                            truth, tokenized)
     rows = []
     for start in range(0, min(len(pairs), 32), per_row):
         rows.append(truth[start : start + per_row])  # the held-out real image, never trained on
@@ -207,6 +247,7 @@ def main() -> None:
     print(f"| held-out pairs: content accuracy, top-1 | {metrics['content_top1']:.3f} |")
     print(f"| held-out pairs: content accuracy, top-5 | {metrics['content_top5']:.3f} |")
     print_rows(report, ["real_images", "tokenized_real_images", "seen_pairs"])
+    print_kid(report["kid"])
     real = report["real_images"]
     if args.sweep:
         odd = metrics["not_used_by_sweep"]

@@ -6,6 +6,8 @@
 - `prompts`: which vocabulary content a free-text prompt names;
 - `scorers`: `Scorers`, text score, style score, style and content classification on PIL images;
 - `leakage`: the share of images that show the reference's content instead of the prompted one;
+- `features`, `kid`, `realism`: KID, a realism measure on EfficientNet-Lite0 features, against the
+  real images of a style set (what `benchmarks/base_quality.py` and the demo report);
 - `cli`: `styledrop score` (`score_folder` computes what it prints);
 - `runs`: the headline numbers of one StyleDrop run from `score_folder`'s result.
 """
