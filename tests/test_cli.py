@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 from safetensors.torch import load_file
 
+from styledrop.adapters.io import load_adapter_file
 from styledrop.cli import main, style_descriptor
 from styledrop.errors import StyleDropError
 
@@ -121,10 +122,11 @@ def test_train_uses_the_bases_training_file_under_toml_and_flags(tiny_base_dir, 
 def test_resume_flag_continues_a_run(tiny_base_dir, style_png, tmp_path, capsys):
     common = ["train", "--base", tiny_base_dir, "--image", style_png, "--caption", "A x in [V] style",
               "--out", tmp_path / "a.safetensors", "--checkpoint-every", 2, "--lr", 0.01]
-    assert run(capsys, *common, "--steps", 2)[0] == 0
+    assert run(capsys, *common, "--steps", 2, "--keep-checkpoint")[0] == 0
+    assert "rng" in load_file(str(tmp_path / "a.ckpt.safetensors"))
     assert run(capsys, *common, "--steps", 4, "--resume")[0] == 0
-    meta = load_file(str(tmp_path / "a.ckpt.safetensors"))
-    assert "rng" in meta
+    assert load_adapter_file(tmp_path / "a.safetensors").training["steps"] == 4
+    assert not (tmp_path / "a.ckpt.safetensors").exists()  # this run ended without --keep-checkpoint
 
 
 BAD = {

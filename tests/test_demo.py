@@ -1,14 +1,18 @@
 """The demo end to end on a tiny random base (the bundled one takes minutes): files, table, overrides."""
 
 import json
+from pathlib import Path
 
 from PIL import Image
 
+from styledrop import demo
 from styledrop.cli import main
-from styledrop.demo import CONTENTS, TRAIN
+from styledrop.demo import CONTENTS, REFERENCE_STYLE, TRAIN, realism
+from styledrop.world.manifest import ManifestRecord, write_manifest
 
 
-def test_demo_writes_grid_and_scores_with_the_settings_it_ran(tmp_path, tiny_base_dir, capsys):
+def test_demo_writes_grid_and_scores_with_the_settings_it_ran(tmp_path, tiny_base_dir, capsys, monkeypatch):
+    monkeypatch.setattr(demo, "DEFAULT_DATA", tmp_path / "no-dataset")  # offline and without the dataset
     out = tmp_path / "demo"
     argv = ["demo", "--out", str(out), "--base", str(tiny_base_dir), "--train-steps", "2", "--lr", "3e-4",
             "--style-scale", "1.5", "--content-scale", "2"]
@@ -20,6 +24,31 @@ def test_demo_writes_grid_and_scores_with_the_settings_it_ran(tmp_path, tiny_bas
     for row in ("base", "styledrop"):
         assert 0.0 <= scores[row]["style_accuracy"] <= 1.0 and 0.0 <= scores[row]["content_leakage"] <= 1.0
         assert len(json.loads((out / row / "generation.json").read_text())["images"]) == 2 * len(CONTENTS)
+    assert not (out / "adapter.ckpt.safetensors").exists()  # the finished run removed its resume checkpoint
     grid = Image.open(out / "grid.png")
     assert grid.width > grid.height > 2 * 96  # two rows of 1 + 8 cells, and a label strip
-    assert "| styledrop" in capsys.readouterr().out
+    assert scores["kid"]["absent"].startswith(f"no dataset at {tmp_path / 'no-dataset'}")  # says why, runs on
+    printed = capsys.readouterr().out
+    assert "| styledrop" in printed and "KID to real openmoji-color images: absent (no dataset at" in printed
+
+
+def test_demo_kid_compares_both_rows_to_the_real_images_of_the_reference_style(tmp_path):
+    records = []
+    for i, colour in enumerate(["red", "green", "blue", "orange", "purple", "black", "gray", "pink"]):
+        Image.new("RGB", (32, 32), colour).save(tmp_path / f"{i}.png")
+        records.append(ManifestRecord(content_id=str(i), name=colour, caption=colour, synonyms=(), category="object",
+                                      style=REFERENCE_STYLE, split="heldout_style", paths={32: Path(f"{i}.png")},
+                                      source_file="", package="test@0", license="CC-BY-SA-4.0"))
+    write_manifest(tmp_path, records)
+    out = tmp_path / "demo"
+    for row, colour in (("base", "white"), ("styledrop", "red")):
+        (out / row).mkdir(parents=True)
+        for i in range(4):
+            Image.new("RGB", (32, 32), colour).save(out / row / f"{i}.png")
+        listed = [{"file": f"{i}.png", "prompt": "A cow"} for i in range(4)]
+        (out / row / "generation.json").write_text(json.dumps({"images": listed}))
+    entry = realism(out, tmp_path, 32, "cpu")
+    assert (entry["real_images"], entry["size"], entry["data"]) == (8, 32, str(tmp_path))
+    for row in ("base", "styledrop", "real_floor"):
+        assert entry[row]["standard_error"] >= 0 and entry[row]["subsets"] == 100
+    assert entry["base"]["sizes"] == [4, 8] and entry["real_floor"]["sizes"] == [4, 4]

@@ -82,9 +82,10 @@ def no_sampling(monkeypatch):
 
 @pytest.fixture()
 def adapter(tiny_base_dir, style_png, tmp_path, capsys) -> Path:
-    """A 4-step adapter with its checkpoint (every 2 steps) in tmp_path/a.safetensors."""
+    """A 4-step adapter with its checkpoint (every 2 steps, kept) in tmp_path/a.safetensors."""
     out = tmp_path / "a.safetensors"
-    code, _, err = train(capsys, tiny_base_dir, style_png, out, "--steps", 4, "--checkpoint-every", 2, "--lr", 0.01)
+    code, _, err = train(capsys, tiny_base_dir, style_png, out, "--steps", 4, "--checkpoint-every", 2, "--lr", 0.01,
+                         "--keep-checkpoint")
     assert code == 0, err
     return out
 
@@ -128,6 +129,16 @@ def test_2_an_adapter_without_its_checkpoint_is_not_replaced_either(adapter, tin
     before = files(tmp_path)
     for resume in ([], ["--resume"]):
         refused(train(capsys, tiny_base_dir, style_png, adapter, "--steps", 3, *resume), adapter, "--overwrite")
+    assert files(tmp_path) == before
+
+
+def test_2_a_finished_run_removed_its_checkpoint_and_resume_says_so(tiny_base_dir, style_png, tmp_path, capsys):
+    out = tmp_path / "v.safetensors"
+    assert train(capsys, tiny_base_dir, style_png, out, "--steps", 2, "--checkpoint-every", 1, "--lr", 0.01)[0] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.safetensors", "v.train.json", "w.png"]
+    before = files(tmp_path)
+    refused(train(capsys, tiny_base_dir, style_png, out, "--steps", 4, "--resume"),
+            out, "finished run", "v.ckpt.safetensors", "--keep-checkpoint", "--overwrite")
     assert files(tmp_path) == before
 
 
@@ -307,6 +318,28 @@ def test_9_feedback_pool_counts_are_refused_before_any_work(adapter, style_png, 
     line = refused(run(capsys, *common, "--prompts", 0), "--prompts 0", "1 or more")
     assert "--prompt must be" not in line
     assert not (tmp_path / "pool").exists()
+
+
+def test_9_feedback_pool_defaults_to_the_recorded_reference_and_refuses_without_one(adapter, tiny_base_dir, tmp_path,
+                                                                                   capsys, monkeypatch):
+    pool = tmp_path / "pool"
+    common = ["feedback", "pool", "--base", tiny_base_dir, "--prompts", 1, "--images-per-prompt", 1, "--steps", 2]
+    code, _, err = run(capsys, *common, "--adapter", adapter, "--out", pool)  # no --reference
+    assert code == 0, err
+    recorded = load_adapter_file(adapter).reference_image()
+    assert np.array_equal(np.asarray(Image.open(pool / "reference.png")), np.asarray(recorded))
+
+    monkeypatch.setattr("styledrop.base.load_base", lambda *a, **k: pytest.fail("loaded the base before refusing"))
+    old = rewrite_adapter(adapter, tmp_path / "old.safetensors", reference_png="")  # as older adapters are
+    damaged = rewrite_adapter(adapter, tmp_path / "damaged.safetensors", reference_png="bm90IGEgcG5n")  # "not a png"
+    for step in ("pool", "run"):
+        common[1] = step
+        out = tmp_path / f"refused-{step}"
+        refused(run(capsys, *common, "--adapter", old, "--out", out), old, "no style reference", "--reference")
+        refused(run(capsys, *common, "--adapter", damaged, "--out", out), damaged, "damaged", "--reference")
+        assert not out.exists()
+    code, out, _ = run(capsys, "info", adapter)
+    assert code == 0 and json.loads(out)["reference"].startswith(f"{recorded.width}x{recorded.height} PNG")
 
 
 def test_10_an_over_long_prompt_is_cut_with_one_warning_naming_the_limit(tiny_base_dir, tmp_path, capsys):

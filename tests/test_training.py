@@ -42,23 +42,34 @@ def test_fifty_steps_drive_the_loss_well_below_its_start(tiny_base, tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["styledrop", "lora"])
-def test_resume_is_exact(tiny_base_dir, tmp_path, kind):
+def test_resume_is_exact(tiny_base_dir, tmp_path, kind, monkeypatch):
     from styledrop.base import load_base
+    from styledrop.training import loop
 
     image = style_image(load_base(tiny_base_dir))
     captions = ["A square in [V] style"]
     full = TrainConfig(steps=12, lr=1e-2, checkpoint_every=4, adapter_kind=kind, rank=2, seed=3)
     straight = train_adapter(load_base(tiny_base_dir), image, captions, full, tmp_path / "straight.safetensors",
                              show_progress=False)
-    # stop after 8 steps, as a crash at step 8-11 would, then resume to 12 in a fresh process state
+    assert not checkpoint_path(tmp_path / "straight.safetensors").exists()  # a finished run removes its own
+    # stop after 8 steps with the checkpoint kept, as a crash at step 8-11 would leave it, then resume to 12
+    # in a fresh process state
     train_adapter(load_base(tiny_base_dir), image, captions, TrainConfig(**{**full.__dict__, "steps": 8}),
-                  tmp_path / "resumed.safetensors", show_progress=False)
+                  tmp_path / "resumed.safetensors", show_progress=False, keep_checkpoint=True)
+    resumed_from, real_resume_point = [], loop.resume_point
+
+    def resume_point(*args):
+        resumed_from.append(real_resume_point(*args))
+        return resumed_from[-1]
+
+    monkeypatch.setattr(loop, "resume_point", resume_point)
     resumed = train_adapter(load_base(tiny_base_dir), image, captions, full, tmp_path / "resumed.safetensors",
                             resume=True, show_progress=False)
+    assert [ckpt.step for ckpt in resumed_from] == [8]  # it continued; it did not start over
     assert resumed.losses == straight.losses
     a, b = load_file(str(tmp_path / "straight.safetensors")), load_file(str(tmp_path / "resumed.safetensors"))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    assert checkpoint_path(tmp_path / "resumed.safetensors").exists()
+    assert not checkpoint_path(tmp_path / "resumed.safetensors").exists()
 
 
 def test_resume_refuses_changed_settings(tiny_base_dir, tmp_path):
@@ -66,7 +77,7 @@ def test_resume_refuses_changed_settings(tiny_base_dir, tmp_path):
 
     base = load_base(tiny_base_dir)
     train_adapter(base, style_image(base), ["x"], TrainConfig(steps=2, checkpoint_every=1), tmp_path / "a.safetensors",
-                  show_progress=False)
+                  show_progress=False, keep_checkpoint=True)
     with pytest.raises(StyleDropError, match="lr"):
         train_adapter(load_base(tiny_base_dir), style_image(base), ["x"], TrainConfig(steps=4, lr=1.0),
                       tmp_path / "a.safetensors", resume=True, show_progress=False)
@@ -112,5 +123,5 @@ def test_kill_9_mid_run_then_resume_ends_equal_to_an_uninterrupted_run(tiny_base
     assert finish(resumed) == 0, (tmp_path / "killed--resume.log").read_text()
     a, b = load_file(str(straight)), load_file(str(killed))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    assert load_checkpoint(checkpoint_path(killed)).losses == load_checkpoint(checkpoint_path(straight)).losses
+    assert not checkpoint_path(killed).exists() and not checkpoint_path(straight).exists()  # both finished
     assert not list(tmp_path.glob(".*.tmp"))  # a write the kill cut short left nothing behind

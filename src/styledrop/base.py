@@ -30,6 +30,7 @@ from pathlib import Path
 import torch
 from diffusers import AmusedScheduler, UVit2DModel, VQModel
 
+from . import bundled
 from .errors import StyleDropError
 from .files import atomic_write_text, read_json_object
 from .position import LEGACY_FILE, PositionalUVit2DModel
@@ -112,6 +113,8 @@ def hash_state_dict(state: dict[str, torch.Tensor]) -> str:
 def resolve_base(name: str | os.PathLike) -> Path:
     """A local base folder, or a hub id fetched into the hub cache (honours HF_HOME, HF_HUB_OFFLINE)."""
     path = Path(name).expanduser()
+    if path == bundled.EMOJI_BASE:
+        bundled.require(path)
     if path.is_dir():
         if not (path / "model_index.json").is_file():
             raise StyleDropError(f"{path} is not a base model folder: it has no model_index.json (aMUSEd layout expected)")

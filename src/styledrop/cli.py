@@ -62,7 +62,8 @@ def cmd_train(args) -> int:
     descriptor = style_descriptor(captions, args.style_descriptor)
     base = load_base(args.base)
     pixels = torch.stack([image_to_tensor(to_square(img, base.resolution)) for img in images])
-    result = train_adapter(base, pixels, captions, config, out, style_descriptor=descriptor, resume=args.resume)
+    result = train_adapter(base, pixels, captions, config, out, style_descriptor=descriptor, resume=args.resume,
+                           keep_checkpoint=args.keep_checkpoint)
     save_settings(config, out.with_name(out.name.removesuffix(".safetensors") + ".train.json"))
     first, last = result.losses[: min(20, len(result.losses))], result.losses[-20:]
     print(f"wrote {out}: {result.trainable_parameters:,} trainable parameters "
@@ -96,10 +97,11 @@ def cmd_generate(args) -> int:
 
 def cmd_info(args) -> int:
     from .base import HUB_ID
+    from .bundled import EMOJI_BASE
 
     path = Path(args.path)
     hub_id = not path.exists() and HUB_ID.match(args.path) and not args.path.endswith(".safetensors")
-    if path.is_dir() or hub_id:
+    if path.is_dir() or hub_id or path == EMOJI_BASE:  # a missing bundled base: load_base says how to get it
         from .base import load_base
 
         base = load_base(path)
@@ -117,9 +119,17 @@ def cmd_info(args) -> int:
                 "parameters": sum(t.numel() for t in file.tensors.values()), "hash": file.content_hash(),
                 "base_id": file.base_id, "base_hash": file.base_hash, "captions": file.captions,
                 "style_descriptor": file.style_descriptor, "training": file.training, "seed": file.seed,
-                "lineage": file.lineage, "styledrop_version": file.library_version}
+                "lineage": file.lineage, "reference": _reference_summary(file),
+                "styledrop_version": file.library_version}
     print(json.dumps(info, indent=2))
     return 0
+
+
+def _reference_summary(file) -> str:
+    image = file.reference_image()
+    if image is None:
+        return "none recorded (feedback pool needs --reference)"
+    return f"{image.width}x{image.height} PNG, {len(file.reference_png):,} bytes (the default --reference of feedback pool)"
 
 
 def cmd_pretrain(args) -> int:
@@ -181,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
     train.add_argument("--config", type=Path, help="TOML file with a [train] table")
     train.add_argument("--resume", action="store_true", help="continue from OUT's checkpoint")
+    train.add_argument("--keep-checkpoint", action="store_true",
+                       help="keep OUT's checkpoint when the run ends (removed by default), to extend it later "
+                            "with --resume and more --steps")
     train.add_argument("--overwrite", action="store_true",
                        help="replace OUT and its checkpoint, whatever they hold, with a fresh run")
     train.set_defaults(func=cmd_train)
@@ -207,7 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.set_defaults(func=cmd_generate)
 
     info = sub.add_parser("info", help="describe an adapter file or a base model folder")
-    info.add_argument("path")
+    info.add_argument("path", nargs="?", default=default_base(),
+                      help="adapter file, base folder or hub id (default: the bundled emoji-world base)")
     info.set_defaults(func=cmd_info)
 
     pre = sub.add_parser("pretrain", help="train the emoji-world base model (tokenizer + transformer)")

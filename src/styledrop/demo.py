@@ -6,6 +6,8 @@
    style"), same seeds.
 3. Score both with the bundled scorers (text score, style score, style accuracy = share drawn in
    the reference's style, content accuracy, content leakage) and write grid.png + scores.json.
+   When the emoji dataset is at hand (`data`, default data/emoji), also KID of both rows against
+   its real OpenMoji-color images; without it, scores.json says why KID is absent.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import torch
 from PIL import Image, ImageDraw
 
 from .adapters.io import load_adapter_file
 from .base import load_base
-from .bundled import DEMO_REFERENCE, EMOJI_BASE, default_base
+from .bundled import DEMO_REFERENCE, default_base, require
 from .files import atomic_write_text
 from .generation import generate_to_folder
 from .grid import make_grid
@@ -31,27 +34,22 @@ CONTENTS = ["cow", "piano", "banana", "house", "cat", "rocket", "tree", "car"]
 REFERENCE_STYLE, REFERENCE_CONTENT = "openmoji-color", "watermelon"
 TRAIN = TrainConfig(steps=300, lr=1e-3, batch_size=8, rank=4, shared=True, checkpoint_every=100, seed=0)
 SAMPLE = {"steps": 24, "num_images": 2, "seed": 0, "style_scale": 0.5}  # over the base's sampling.json
+DEFAULT_DATA = Path("data/emoji")  # `styledrop data emoji --out data/emoji`: the real images KID compares to
 
 
-def run_demo(out: Path, base_path: str | None = None, train: dict | None = None, sample: dict | None = None
-             ) -> dict | None:
-    """`train` and `sample` override fields of TRAIN (e.g. steps, lr) and SAMPLE (e.g. style_scale)."""
-    if base_path is None and not EMOJI_BASE.is_dir():
-        print(f"demo: the bundled emoji-world base ({EMOJI_BASE}) is not in this checkout yet; running the "
-              "plumbing demo on a random base instead (its pictures are noise)")
-        from .demo_plumbing import run_plumbing_demo
-
-        run_plumbing_demo(out)
-        return None
+def run_demo(out: Path, base_path: str | None = None, train: dict | None = None, sample: dict | None = None,
+             data: Path | None = None) -> dict:
+    """`train` and `sample` override fields of TRAIN (e.g. steps, lr) and SAMPLE (e.g. style_scale);
+    `data` is the dataset folder whose real images KID compares to (default DEFAULT_DATA)."""
     from .evaluation.cli import score_folder
     from .evaluation.runs import summarise
     from .evaluation.scorers import Scorers
 
     start = time.time()
     recipe = replace(TRAIN, **(train or {}))
+    base = load_base(base_path or default_base())  # without the bundled base: an error saying how to get it
+    reference = load_image(require(DEMO_REFERENCE))
     out.mkdir(parents=True, exist_ok=True)
-    base = load_base(base_path or default_base())
-    reference = load_image(DEMO_REFERENCE)
     save_png_atomic(reference, out / "reference.png")
     print(f"demo: 1/3 learning the OpenMoji style from {DEMO_REFERENCE.name} ({recipe.steps} steps, lr {recipe.lr:g})")
     pixels = image_to_tensor(to_square(reference, base.resolution))[None]
@@ -74,14 +72,35 @@ def run_demo(out: Path, base_path: str | None = None, train: dict | None = None,
         pairs = [(out / name / r["file"], r["prompt"]) for r in record["images"]]
         result = score_folder(pairs, out / "reference.png", scorers, REFERENCE_CONTENT)
         scores[name] = summarise(result, REFERENCE_STYLE)
+    scores["kid"] = realism(out, DEFAULT_DATA if data is None else data, base.resolution, base.device)
     scores["settings"] = {"train": asdict(recipe), "sample": asdict(sample), "base": base.name,
                           "reference": str(DEMO_REFERENCE.relative_to(DEMO_REFERENCE.parents[2]))}
     scores["seconds"] = round(time.time() - start, 1)
     atomic_write_text(out / "scores.json", json.dumps(scores, indent=2))
     save_png_atomic(demo_grid(out, reference), out / "grid.png")
     print_table(scores)
+    print_kid(scores["kid"])
     print(f"demo: done in {scores['seconds']:.0f} s; wrote {out / 'grid.png'} and {out / 'scores.json'}")
     return scores
+
+
+def realism(out: Path, data: Path, size: int, device) -> dict:
+    """KID of the base's and StyleDrop's drawings to the dataset's real images of the reference's
+    style (EfficientNet-Lite0 features), with the real-against-real floor; or why it is absent."""
+    from .evaluation.realism import kid_to_real, real_features, real_floor, real_records
+
+    records, why_not = real_records(data, REFERENCE_STYLE, size)
+    entry = {"reference_style": REFERENCE_STYLE, "features": "EfficientNet-Lite0 (ImageNet), 224 px"}
+    if records is None:
+        return entry | {"absent": why_not}
+    reals = real_features(records, size, device)
+    entry |= {"data": str(data), "real_images": len(records), "size": size}
+    for name in ("base", "styledrop"):
+        record = json.loads((out / name / "generation.json").read_text())
+        drawn = [Image.open(out / name / r["file"]).convert("RGB") for r in record["images"]]
+        entry[name] = kid_to_real(drawn, reals, device=device, generator=torch.Generator().manual_seed(0)).to_json()
+    entry["real_floor"] = real_floor(reals, torch.Generator().manual_seed(0)).to_json()
+    return entry
 
 
 def demo_grid(out: Path, reference: Image.Image) -> Image.Image:
@@ -111,3 +130,13 @@ def print_table(scores: dict) -> None:
     for name in ("base", "styledrop"):
         values = [scores[name][k] for k in keys]
         print(f"| {name:<10} | " + " | ".join(f"{'-' if v is None else f'{v:.3f}':>21}" for v in values) + " |")
+
+
+def print_kid(entry: dict) -> None:
+    if "absent" in entry:
+        print(f"KID to real {entry['reference_style']} images: absent ({entry['absent']})")
+        return
+    row = " | ".join(f"{name} {entry[name]['value']:.5f} ± {entry[name]['standard_error']:.5f}"
+                     for name in ("base", "styledrop", "real_floor"))
+    print(f"KID to {entry['real_images']} real {entry['reference_style']} images of {entry['data']} "
+          f"(real_floor: two halves of them): {row}")

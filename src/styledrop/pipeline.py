@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 import torch
-from tqdm.auto import tqdm
 
 from .adapters.base import Adapter
 from .adapters.gates import gated
 from .base import BaseModel
 from .config import load_settings, setting
+from .progress import progress_bar
 from .sampling.guidance import cfg, mix, two_scale
 from .sampling.maskgit import decode
 from .text import TextEmbedding, warn_if_cut
@@ -121,8 +121,9 @@ class StyleDropPipeline:
         return len(blocks), text, gates, combine
 
     def sample_tokens(self, prompts: list[str], seeds: list[int], config: SampleConfig,
-                      progress: tqdm | None = None) -> torch.Tensor:
-        """Decode one image per prompt, image i from generator seeded seeds[i]: (B, h, w)."""
+                      progress=None) -> torch.Tensor:
+        """Decode one image per prompt, image i from generator seeded seeds[i]: (B, h, w); `progress`
+        (a bar from styledrop.progress) advances once per decoding step."""
         blocks, text, gates, combine = self._plan(prompts, config)
         b = len(prompts)
 
@@ -150,7 +151,8 @@ class StyleDropPipeline:
         jobs = [(p, config.seed + i) for i, p in enumerate(p for p in prompts for _ in range(config.num_images))]
         chunks = [jobs[i : i + config.batch_size] for i in range(0, len(jobs), config.batch_size)]
         results: list[Generated] = []
-        with tqdm(total=len(chunks) * config.steps, desc="sampling", unit="step", disable=not show_progress) as bar:
+        total = len(chunks) * config.steps
+        with progress_bar(total=total, desc="sampling", unit="step", disable=not show_progress) as bar:
             for chunk in chunks:
                 tokens = self.sample_tokens([p for p, _ in chunk], [s for _, s in chunk], config, bar)
                 pixels = self.base.image_tokenizer.decode(tokens).cpu()

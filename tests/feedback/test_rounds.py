@@ -64,6 +64,17 @@ def test_pool_manifest_round_trip_and_exact_regeneration(tiny_base, round1, tmp_
     assert np.array_equal(np.asarray(again[0].image), np.asarray(Image.open(tmp_path / "pool" / image.file)))
 
 
+def test_the_adapter_records_its_reference_and_the_pool_defaults_to_it(tiny_base, round1, tmp_path):
+    adapter, reference = round1
+    recorded = load_adapter_file(adapter).reference_image()
+    assert np.array_equal(np.asarray(recorded), np.asarray(Image.open(reference).convert("RGB")))  # pixel for pixel
+    make_pool(tiny_base, adapter, None, ["A cow in [V] style"], 1, SampleConfig(steps=2), tmp_path / "pool",
+              show_progress=False)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "pool" / "reference.png")), np.asarray(recorded))
+    info = json.loads((tmp_path / "pool" / "pool.json").read_text())
+    assert info["reference_source"] == f"{adapter} (recorded in training)"
+
+
 def test_score_select_and_train_round2_with_lineage(tiny_base, round1, tmp_path):
     adapter, reference = round1
     pool = tmp_path / "pool"
@@ -79,6 +90,8 @@ def test_score_select_and_train_round2_with_lineage(tiny_base, round1, tmp_path)
     result = train_round(tiny_base, pool, "clip", tmp_path / "r2.safetensors", RoundConfig(steps=2, lr=1e-2),
                          show_progress=False)
     saved = load_adapter_file(tmp_path / "r2.safetensors")
+    # round 1's reference, not the first selected image: a round-3 pool drawn from r2 defaults to it too
+    assert np.array_equal(np.asarray(saved.reference_image()), np.asarray(Image.open(reference).convert("RGB")))
     assert saved.config.rank == 32 and not saved.config.shared
     assert saved.lineage == {"round": 2, "parent_hash": load_adapter_file(adapter).content_hash(), "policy": "clip",
                              "selected": 2, "pool_images": 6, "prompts": 2, "reference_included": True}

@@ -8,6 +8,8 @@ Metadata keys (all strings; JSON where structured):
     captions          JSON list                style_descriptor e.g. "[V]"
     training          JSON training config     seed            the training seed
     lineage           JSON (round, parent adapter hash, selection policy, counts), optional
+    reference_png     base64 PNG of the style reference at the base's resolution, as round 1 was
+                      trained on it (later rounds keep round 1's); `feedback pool` draws on it
 
 `load_adapter_file` refuses files that are not adapters, and crafted or damaged ones (a config
 outside `AdapterConfig`'s types and bounds, NaN or infinite tensors); `attach_adapter_file` refuses
@@ -16,19 +18,23 @@ an adapter trained on another base, naming both.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from PIL import Image
 from safetensors.torch import save_file
 
 from .. import __version__
 from ..config import settings_from_dict
 from ..errors import StyleDropError
 from ..files import read_safetensors, write_safetensors
+from ..images import MAX_PIXELS
 from .base import Adapter, AdapterConfig
 from .factory import new_adapter
 
@@ -47,6 +53,7 @@ class AdapterFile:
     training: dict = field(default_factory=dict)
     seed: int | None = None
     lineage: dict = field(default_factory=dict)
+    reference_png: bytes = b""  # PNG bytes; empty in files written before styledrop recorded it
     library_version: str = __version__
     path: Path | None = None
 
@@ -56,8 +63,21 @@ class AdapterFile:
             "adapter_config": json.dumps(self.config.to_dict()), "base_id": self.base_id, "base_hash": self.base_hash,
             "captions": json.dumps(self.captions), "style_descriptor": self.style_descriptor,
             "training": json.dumps(self.training), "seed": "" if self.seed is None else str(self.seed),
-            "lineage": json.dumps(self.lineage),
+            "lineage": json.dumps(self.lineage), "reference_png": base64.b64encode(self.reference_png).decode(),
         }
+
+    def reference_image(self) -> Image.Image | None:
+        """The recorded style reference as an RGB image, or None when the file records none."""
+        if not self.reference_png:
+            return None
+        try:
+            image = Image.open(io.BytesIO(self.reference_png), formats=["PNG"])
+            if image.width * image.height > MAX_PIXELS:
+                raise ValueError(f"{image.width}x{image.height} pixels is over the {MAX_PIXELS:,} allowed")
+            return image.convert("RGB")
+        except (OSError, ValueError, Image.DecompressionBombError) as err:
+            raise StyleDropError(f"{self.path}: the reference image recorded in its metadata is damaged ({err}); "
+                                 "pass --reference with the image the adapter was trained on") from err
 
     def content_hash(self) -> str:
         """sha256 of the tensors (first 16 hex digits): names this adapter in lineage and manifests."""
@@ -66,6 +86,13 @@ class AdapterFile:
             digest.update(name.encode())
             digest.update(self.tensors[name].detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
         return digest.hexdigest()[:16]
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    """`image` as PNG bytes (lossless: the reference comes back pixel for pixel)."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def save_adapter_file(file: AdapterFile, path: Path) -> None:
@@ -97,7 +124,9 @@ def load_adapter_file(path: str | os.PathLike) -> AdapterFile:
             config=config, tensors=tensors, base_id=meta["base_id"], base_hash=meta["base_hash"],
             captions=json.loads(meta.get("captions", "[]")), style_descriptor=meta.get("style_descriptor", ""),
             training=json.loads(meta.get("training", "{}")), seed=int(meta["seed"]) if meta.get("seed") else None,
-            lineage=json.loads(meta.get("lineage", "{}")), library_version=meta.get("library_version", "?"), path=path,
+            lineage=json.loads(meta.get("lineage", "{}")),
+            reference_png=base64.b64decode(meta.get("reference_png", ""), validate=True),
+            library_version=meta.get("library_version", "?"), path=path,
         )
     except (KeyError, TypeError, ValueError) as err:
         raise StyleDropError(f"{path}: damaged adapter metadata ({err}); retrain or re-export the adapter") from err

@@ -1,7 +1,7 @@
 """A scorer folder: `model.safetensors` (fp16), `config.json`, `labels.json` (+ a model card).
 
 `save_scorer` writes the folder a training run ends with; `load_scorer` reads it back as a float32
-`ScorerNet` in eval mode. The bundled scorers live in the repository's `models/scorers/`.
+`ScorerNet` in eval mode. The bundled scorers live in `styledrop.bundled.SCORERS`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from styledrop.bundled import SCORERS, require
 from styledrop.config import save_settings, settings_from_dict
 from styledrop.errors import StyleDropError
 from styledrop.evaluation.labels import (
@@ -25,8 +26,7 @@ from styledrop.evaluation.model import ScorerConfig, ScorerNet
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
-# src/styledrop/evaluation/weights.py -> the repository root, which holds models/scorers/
-DEFAULT_SCORER_DIR = Path(__file__).resolve().parents[3] / "models" / "scorers"
+DEFAULT_SCORER_DIR = SCORERS  # in the wheel, or the checkout's models/scorers (styledrop.bundled)
 
 
 def save_scorer(model: ScorerNet, labels: ScorerLabels, directory: Path) -> None:
@@ -45,7 +45,7 @@ def save_scorer(model: ScorerNet, labels: ScorerLabels, directory: Path) -> None
 
 def load_scorer(directory: Path | str | None = None) -> tuple[ScorerNet, ScorerLabels]:
     """The scorer in `directory` (default: the bundled one), float32, in eval mode."""
-    directory = Path(directory) if directory is not None else DEFAULT_SCORER_DIR
+    directory = Path(directory) if directory is not None else require(DEFAULT_SCORER_DIR)
     if not (directory / WEIGHTS_NAME).is_file():
         raise StyleDropError(
             f"no scorer in {directory} ({WEIGHTS_NAME} missing); pass a scorer folder, or train "

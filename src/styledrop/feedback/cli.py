@@ -25,14 +25,16 @@ def _sampler(args, base) -> SampleConfig:
 
 def cmd_pool(args) -> int:
     from ..adapters.io import load_adapter_file
-    from .pool import default_prompts, make_pool, read_prompt_file
+    from .pool import default_prompts, make_pool, pool_reference, read_prompt_file
 
     check_setting(SampleConfig, "num_images", args.images_per_prompt, where="--images-per-prompt")
     adapter = load_adapter_file(args.adapter)
+    reference = Path(args.reference) if args.reference else None
+    pool_reference(adapter, reference)  # a missing or unreadable reference fails before the base loads
     prompts = (read_prompt_file(args.prompt_file) if args.prompt_file
                else default_prompts(args.prompts, adapter.style_descriptor or "[V]", adapter.captions))
     base = _base(args)
-    images = make_pool(base, Path(args.adapter), Path(args.reference), prompts, args.images_per_prompt,
+    images = make_pool(base, Path(args.adapter), reference, prompts, args.images_per_prompt,
                        _sampler(args, base), Path(args.out))
     print(f"wrote {len(images)} candidates ({len(prompts)} prompts x {args.images_per_prompt}) to {args.out}")
     return 0
@@ -87,7 +89,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument("--seed", type=int)
         if sampling:
             parser.add_argument("--adapter", required=True, help="round-1 adapter")
-            parser.add_argument("--reference", required=True, help="the style reference image of round 1")
+            parser.add_argument("--reference", help="the style reference image of round 1 "
+                                "(default: the one recorded in --adapter when it was trained)")
             parser.add_argument("--prompts", type=int, default=DEFAULT_PROMPTS, help="built-in prompts to use")
             parser.add_argument("--prompt-file", help="one prompt per line instead of the built-in list")
             parser.add_argument("--images-per-prompt", type=int, default=DEFAULT_IMAGES)

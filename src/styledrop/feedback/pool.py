@@ -2,7 +2,8 @@
 
 Prompts come from a file or from `CONTENTS`, a built-in list of varied, drawable contents, each
 as "A {content} in {descriptor} style"; contents named in the adapter's own captions (the
-reference's content) are left out, since round 2 exists to unlearn them.
+reference's content) are left out, since round 2 exists to unlearn them. The style reference is
+`--reference` when given, else the one the adapter file recorded when round 1 was trained on it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import shutil
 from dataclasses import asdict
 from pathlib import Path
 
-from ..adapters.io import load_adapter_file
+from PIL import Image
+
+from ..adapters.io import AdapterFile, load_adapter_file
 from ..base import BaseModel
 from ..errors import StyleDropError
 from ..files import atomic_write_text
@@ -51,11 +54,24 @@ def read_prompt_file(path: Path) -> list[str]:
     return prompts
 
 
-def make_pool(base: BaseModel, adapter_path: Path, reference_path: Path, prompts: list[str], images_per_prompt: int,
-              sampler: SampleConfig, pool: Path, *, show_progress: bool = True) -> list[PoolImage]:
-    """Draw `images_per_prompt` images per prompt with the adapter; write the pool folder."""
+def pool_reference(adapter: AdapterFile, reference_path: Path | None) -> Image.Image:
+    """The image at `reference_path` when given, else the reference recorded in the adapter file."""
+    if reference_path is not None:
+        return load_image(reference_path)
+    recorded = adapter.reference_image()
+    if recorded is None:
+        raise StyleDropError(f"{adapter.path} records no style reference (adapters written by older styledrop "
+                             "versions carry none); pass --reference with the image round 1 was trained on")
+    return recorded
+
+
+def make_pool(base: BaseModel, adapter_path: Path, reference_path: Path | None, prompts: list[str],
+              images_per_prompt: int, sampler: SampleConfig, pool: Path, *, show_progress: bool = True
+              ) -> list[PoolImage]:
+    """Draw `images_per_prompt` images per prompt with the adapter; write the pool folder. The
+    reference is `reference_path`, or (None) the one recorded in the adapter file."""
     adapter = load_adapter_file(adapter_path)
-    reference = load_image(reference_path)  # checked before the long part
+    reference = pool_reference(adapter, reference_path)  # checked before the long part
     if (Path(pool) / POOL_FILE).exists():
         raise StyleDropError(f"{pool} already holds a pool; choose another --out or delete it")
     config = SampleConfig(**{**asdict(sampler), "num_images": images_per_prompt})
@@ -73,7 +89,9 @@ def make_pool(base: BaseModel, adapter_path: Path, reference_path: Path, prompts
     info = {
         "round": int(adapter.lineage.get("round", 1)), "base": {"id": base.name, "hash": base.transformer_hash()},
         "adapter": {"path": str(adapter_path), "copy": "parent.safetensors", "hash": adapter.content_hash()},
-        "reference": "reference.png", "reference_source": str(reference_path), "captions": adapter.captions,
+        "reference": "reference.png",
+        "reference_source": str(reference_path) if reference_path else f"{adapter_path} (recorded in training)",
+        "captions": adapter.captions,
         "style_descriptor": adapter.style_descriptor, "prompts": prompts, "images_per_prompt": images_per_prompt,
         "sampler": asdict(config),
     }

@@ -39,16 +39,21 @@ def train_round(base: BaseModel, pool: Path, policy: str, out: Path, config: Tra
     if base.transformer_hash() != info["base"]["hash"]:
         raise StyleDropError(f"the pool {pool} was drawn with base {info['base']['id']!r}, not {base.name!r}; "
                              f"pass --base {info['base']['id']!r}")
-    paths = [Path(pool) / image.file for image in chosen]
+
+    def pixels_of(path: Path) -> torch.Tensor:  # (3, H, W)
+        return image_to_tensor(to_square(load_image(path), base.resolution))
+
+    reference = pixels_of(Path(pool) / info["reference"])  # round 1's, recorded in the new adapter too
+    images = [pixels_of(Path(pool) / image.file) for image in chosen]
     captions = [image.prompt for image in chosen]
     if include_reference:
-        paths.append(Path(pool) / info["reference"])
+        images.append(reference)
         captions.append(info["captions"][0])
-    pixels = torch.stack([image_to_tensor(to_square(load_image(p), base.resolution)) for p in paths])
+    pixels = torch.stack(images)
     lineage = {
         "round": int(info["round"]) + 1, "parent_hash": info["adapter"]["hash"], "policy": policy,
         "selected": len(chosen), "pool_images": len(read_manifest(pool)), "prompts": len(info["prompts"]),
         "reference_included": include_reference,
     }
     return train_adapter(base, pixels, captions, config, out, style_descriptor=info["style_descriptor"],
-                         resume=resume, lineage=lineage, show_progress=show_progress)
+                         resume=resume, lineage=lineage, reference=reference, show_progress=show_progress)

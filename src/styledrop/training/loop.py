@@ -9,8 +9,10 @@ The set is tiny and the base frozen, so images are tokenized and captions encode
 `torch.Generator` seeded from `seed` drives everything: adapter init, batch order, masks, dropout.
 
 A checkpoint records the run it belongs to (settings, base hash, images hash, captions), and a
-resume refuses any other run by name. `check_out` is what the commands ask first: without
---overwrite, no run replaces a file or checkpoint that is not its own.
+resume refuses any other run by name. A run that finishes removes its checkpoint once the adapter
+is written (`keep_checkpoint` keeps it, to extend the run later with more steps). `check_out` is
+what the commands ask first: without --overwrite, no run replaces a file or checkpoint that is
+not its own.
 """
 
 from __future__ import annotations
@@ -23,15 +25,16 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from ..adapters.base import AdapterConfig
 from ..adapters.factory import base_parameter_count, new_adapter
-from ..adapters.io import AdapterFile, load_adapter_file, save_adapter_file
+from ..adapters.io import AdapterFile, load_adapter_file, png_bytes, save_adapter_file
 from ..base import BaseModel, hash_state_dict
 from ..config import setting
 from ..errors import StyleDropError
 from ..files import check_writable_folder, remove_stale_temps
+from ..images import tensor_to_image
+from ..progress import progress_bar
 from ..text import warn_if_cut
 from .checkpoint import Checkpoint, checkpoint_path, load_checkpoint, save_checkpoint
 from .masking import mask_tokens
@@ -97,8 +100,12 @@ def check_out(out: Path, *, resume: bool, overwrite: bool) -> None:
         raise StyleDropError(f"{ckpt} holds the checkpoint of an earlier run; pass --resume to continue it, "
                              "or --overwrite to start over")
     if out.exists() and not ckpt.exists():
-        raise StyleDropError(f"--out {out} is an adapter of an earlier run (without its checkpoint {ckpt.name}); "
-                             "choose another --out, or pass --overwrite to replace it")
+        if resume:
+            raise StyleDropError(f"--out {out} is a finished run: its checkpoint {ckpt.name} was removed when it "
+                                 "ended, so it cannot be continued (train with --keep-checkpoint to extend a run "
+                                 "later); choose another --out, or pass --overwrite to start over")
+        raise StyleDropError(f"--out {out} is an adapter of an earlier run; choose another --out, "
+                             "or pass --overwrite to replace it")
 
 
 def resume_point(ckpt_file: Path, config: TrainConfig, run: dict) -> Checkpoint:
@@ -135,9 +142,13 @@ def train_adapter(
     style_descriptor: str = "",
     resume: bool = False,
     lineage: dict | None = None,
+    reference: torch.Tensor | None = None,  # (3, H, W): the style reference to record; default images[0]
     show_progress: bool = True,
+    keep_checkpoint: bool = False,
 ) -> TrainResult:
-    """Train, checkpoint every `config.checkpoint_every` steps, and write the adapter file `out`."""
+    """Train, checkpoint every `config.checkpoint_every` steps, and write the adapter file `out`
+    (with `reference` in it, for round 2 to default to); then remove the checkpoint, unless
+    `keep_checkpoint` (a later `resume` with more steps extends it)."""
     if len(captions) != len(images):
         raise StyleDropError(f"{len(images)} images but {len(captions)} captions: give one caption per image")
     device = pick_device(config.device)
@@ -171,7 +182,8 @@ def train_adapter(
     height, width = base.grid
     micro = base.micro_conds(config.batch_size)
     transformer.train()
-    bar = tqdm(range(start, config.steps), initial=start, total=config.steps, desc="training", disable=not show_progress)
+    bar = progress_bar(range(start, config.steps), initial=start, total=config.steps, desc="training",
+                       disable=not show_progress)
     try:
         for step in bar:
             pick = torch.randint(len(tokens), (config.batch_size,), generator=generator)  # (B,)
@@ -203,9 +215,11 @@ def train_adapter(
     file = AdapterFile(
         config=adapter.config, tensors=adapter.adapter_state(), base_id=base.name, base_hash=base.transformer_hash(),
         captions=list(captions), style_descriptor=style_descriptor, training=asdict(config), seed=config.seed,
-        lineage=lineage or {},
+        lineage=lineage or {}, reference_png=png_bytes(tensor_to_image(images[0] if reference is None else reference)),
     )
     adapter.detach()
     save_adapter_file(file, out)
+    if not keep_checkpoint:  # after the adapter: a crash between the two leaves a resumable, finished run
+        ckpt_file.unlink(missing_ok=True)
     file.path = Path(out)
     return TrainResult(file, losses, trainable, base_params)
