@@ -22,9 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tqdm import tqdm
-
 from styledrop.errors import StyleDropError
+from styledrop.progress import progress_bar
 from styledrop.world import splits as split_names
 from styledrop.world.copies import copies_any
 from styledrop.world.files import atomic_write_bytes, atomic_write_text
@@ -118,7 +117,7 @@ def build_emoji_dataset(
     cache, extracted = out / "npm", out / "npm" / "extracted"
     tarballs: dict[str, Path] = {}
     members: dict[str, list[str]] = {}
-    for pin in tqdm(used, desc="npm packages", unit="pkg", disable=not progress):
+    for pin in progress_bar(used, desc="npm packages", unit="pkg", disable=not progress):
         tarballs[pin.name] = fetch_tarball(pin, cache, local_tarballs=local_tarballs, npm=npm)
         members[pin.name] = list_members(tarballs[pin.name])
         metadata = list(pin.license_files)
@@ -180,7 +179,7 @@ def build_emoji_dataset(
     near_copies: dict[str, list[str]] = {}
     jobs = [(style, content) for style in styles for content in kept if content.content_id in sources[style.id]]
     jobs.sort(key=lambda job: not job[0].required)  # the held-out images exist before any copy check
-    for style, content in tqdm(jobs, desc="rasterize", unit="img", disable=not progress):
+    for style, content in progress_bar(jobs, desc="rasterize", unit="img", disable=not progress):
         pin = by_name[style.package]
         member = sources[style.id][content.content_id]
         paths = _image_paths(style.id, content.content_id, sizes)

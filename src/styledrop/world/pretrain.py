@@ -39,7 +39,6 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from ..base import BaseModel, save_base
 from ..config import save_settings
@@ -47,6 +46,7 @@ from ..errors import StyleDropError
 from ..images import image_to_tensor
 from ..patch_tokenizer import PatchKMeansTokenizer, psnr
 from ..position import PositionalUVit2DModel
+from ..progress import progress_bar
 from ..text import TextEmbedding
 from ..text.minilm import MiniLMTextEncoder
 from ..training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
@@ -290,7 +290,7 @@ def train_transformer(data: TrainingSet, text: TextEmbedding, work_dir: Path, co
                          device=device).expand(config.batch_size, -1)
     mask_id = config.codes
     transformer.train()
-    bar = tqdm(total=config.steps, initial=step, desc="pretraining", disable=not show_progress)
+    bar = progress_bar(total=config.steps, initial=step, desc="pretraining", disable=not show_progress)
     train_start, first_step, clock = time.time(), step, {}
     while step < config.steps:
         if time_budget and step - first_step in (config.warmup // 4, config.warmup):  # rate past the first steps
