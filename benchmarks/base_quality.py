@@ -17,7 +17,7 @@
    tokenized versions, and for two disjoint halves of the reals (the floor).
 
     .venv/bin/python benchmarks/base_quality.py [--base models/emoji-base] [--data data/emoji]
-        [--images-per-pair 2] [--sweep] [--tokenizer-only] [--out runs/base-quality]
+        [--images-per-pair 2] [--sweep] [--tokenizer-only] [--scorers DIR] [--out runs/base-quality]
 
 With --sweep it first tries content guidance x choice temperature on half the held-out pairs
 (a small model wants far less guidance than aMUSEd's 5,
@@ -195,6 +195,7 @@ def main() -> None:
     parser.add_argument("--token-temperature", type=float, help="default: the base's sampling.json, else 1")
     parser.add_argument("--tokenizer-only", action="store_true", help="only the tokenizer's rows: PSNR and what "
                         "the scorers read in tokenized held-out pairs (no drawing; any base folder, even untrained)")
+    parser.add_argument("--scorers", type=Path, help="scorer folder (default: the bundled models/scorers)")
     parser.add_argument("--out", type=Path, default=Path("runs/base-quality"))
     args = parser.parse_args()
     from styledrop.evaluation.scorers import Scorers
@@ -204,7 +205,7 @@ def main() -> None:
     records = load_manifest(args.data)
     tokenizer = tokenizer_report(base, records, args.out)
     pairs = [r for r in records if r.split == "heldout_pair"]
-    scorers = Scorers.load()
+    scorers = Scorers.load(args.scorers)
     chosen = {"content_scale": args.content_scale, "temperature": args.temperature,
               "token_temperature": args.token_temperature}
     report = {"base": str(args.base), "tokenizer_psnr_db": tokenizer, "heldout_pairs": len(pairs)}
