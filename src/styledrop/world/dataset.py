@@ -27,7 +27,7 @@ from styledrop.progress import progress_bar
 from styledrop.world import splits as split_names
 from styledrop.world.copies import copies_any
 from styledrop.world.files import atomic_write_bytes, atomic_write_text
-from styledrop.world.iconify import ICONS_JSON, icon_member, icon_name, load_icon_set
+from styledrop.world.iconify import ICONS_JSON, icon_member, icon_name, is_icon_member, load_icon_set
 from styledrop.world.licenses import write_licenses
 from styledrop.world.manifest import ManifestRecord, write_manifest
 from styledrop.world.rasterize import rasterize
@@ -117,6 +117,7 @@ def build_emoji_dataset(
     cache, extracted = out / "npm", out / "npm" / "extracted"
     tarballs: dict[str, Path] = {}
     members: dict[str, list[str]] = {}
+    icon_sets: dict[str, dict[str, bytes]] = {}  # package -> icon name -> SVG, parsed once
     for pin in progress_bar(used, desc="npm packages", unit="pkg", disable=not progress):
         tarballs[pin.name] = fetch_tarball(pin, cache, local_tarballs=local_tarballs, npm=npm)
         members[pin.name] = list_members(tarballs[pin.name])
@@ -129,8 +130,8 @@ def build_emoji_dataset(
         extract_members(tarballs[pin.name], metadata, extracted / _package_dir(pin))
         if iconify:
             _check_iconify_license(pin, extracted / _package_dir(pin))
-            icons = load_icon_set(extracted / _package_dir(pin) / ICONS_JSON)
-            members[pin.name] += [icon_member(name) for name in icons]
+            icon_sets[pin.name] = load_icon_set(extracted / _package_dir(pin) / ICONS_JSON)
+            members[pin.name] += [icon_member(name) for name in icon_sets[pin.name]]
     by_name = {pin.name: pin for pin in used}
 
     # 2. Find every content in every style set; keep the contents that all required sets have.
@@ -162,9 +163,9 @@ def build_emoji_dataset(
             for content in kept
             if content.content_id in sources[style.id]
         }
-        files = sorted(member for member in wanted if not _is_icon(member))
+        files = sorted(member for member in wanted if not is_icon_member(member))
         extract_members(tarballs[pin.name], files, extracted / _package_dir(pin))
-        _write_icons(extracted / _package_dir(pin), sorted(set(wanted) - set(files)))
+        _write_icons(extracted / _package_dir(pin), sorted(set(wanted) - set(files)), icon_sets.get(pin.name, {}))
 
     # 4. Splits, then draw what is missing and collect the manifest.
     heldout_pairs = choose_heldout_pairs(
@@ -177,6 +178,7 @@ def build_emoji_dataset(
     records: list[ManifestRecord] = []
     rendered = 0
     near_copies: dict[str, list[str]] = {}
+    heldout_paths: dict[str, list[Path]] = {}  # content id -> its held-out images, smallest size
     jobs = [(style, content) for style in styles for content in kept if content.content_id in sources[style.id]]
     jobs.sort(key=lambda job: not job[0].required)  # the held-out images exist before any copy check
     for style, content in progress_bar(jobs, desc="rasterize", unit="img", disable=not progress):
@@ -189,8 +191,7 @@ def build_emoji_dataset(
                 _write_png(out / path, images[size])
             rendered += 1
         if not style.required:
-            heldout = [out / path for path in _heldout_images(content.content_id, records, min(sizes))]
-            if copies_any(out / paths[min(sizes)], heldout):
+            if copies_any(out / paths[min(sizes)], heldout_paths.get(content.content_id, [])):
                 near_copies.setdefault(style.id, []).append(content.content_id)
                 continue
         records.append(
@@ -213,6 +214,8 @@ def build_emoji_dataset(
                 license=pin.license,
             )
         )
+        if records[-1].split != split_names.PRETRAIN:
+            heldout_paths.setdefault(content.content_id, []).append(out / paths[min(sizes)])
 
     # 5. Manifest, attribution, summary.
     write_manifest(out, records)
@@ -243,20 +246,14 @@ def build_emoji_dataset(
     return summary
 
 
-def _is_icon(member: str) -> bool:
-    return member.startswith(ICONS_JSON + "#")
-
-
 def _source_path(member: str) -> str:
     """Where a member lies under the package's extracted folder (icons: their own SVG file)."""
-    return f"package/iconify/{icon_name(member)}.svg" if _is_icon(member) else member
+    return f"package/iconify/{icon_name(member)}.svg" if is_icon_member(member) else member
 
 
-def _write_icons(package_dir: Path, members: Sequence[str]) -> None:
-    missing = [m for m in members if not (package_dir / _source_path(m)).exists()]
-    if missing:
-        icons = load_icon_set(package_dir / ICONS_JSON)
-        for member in missing:
+def _write_icons(package_dir: Path, members: Sequence[str], icons: Mapping[str, bytes]) -> None:
+    for member in members:
+        if not (package_dir / _source_path(member)).exists():
             atomic_write_bytes(package_dir / _source_path(member), icons[icon_name(member)])
 
 
@@ -273,9 +270,3 @@ def _check_iconify_license(pin: PackagePin, package_dir: Path) -> None:
             f"{pin.license!r}; check the package's license before using its images"
         )
 
-
-def _heldout_images(content_id: str, records: Sequence[ManifestRecord], size: int) -> list[Path]:
-    return [
-        r.paths[size] for r in records
-        if r.content_id == content_id and r.split != split_names.PRETRAIN
-    ]

@@ -30,6 +30,10 @@ def icon_member(name: str) -> str:
     return f"{ICONS_JSON}{SEPARATOR}{name}"
 
 
+def is_icon_member(member: str) -> bool:
+    return member.startswith(ICONS_JSON + SEPARATOR)
+
+
 def icon_name(member: str) -> str:
     return member.split(SEPARATOR, 1)[1]
 

@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import PurePosixPath
 
-from styledrop.world.iconify import ICONS_JSON, SEPARATOR, icon_name
+from styledrop.world.iconify import icon_name, is_icon_member
 from styledrop.world.styles import Naming, StyleSet
 from styledrop.world.vocabulary import Content, normalize_codepoints
 
@@ -49,7 +49,7 @@ def index_members(style: StyleSet, members: Iterable[str]) -> dict[str, str]:
     index: dict[str, str] = {}
     for member in members:
         if style.naming is Naming.ICONIFY:
-            if member.startswith(ICONS_JSON + SEPARATOR):
+            if is_icon_member(member):
                 index.setdefault(icon_name(member), member)
             continue
         if not member.startswith(style.folder) or not member.endswith(style.extension):
