@@ -37,7 +37,9 @@ from PIL import Image
 
 from styledrop.base import load_base
 from styledrop.bundled import default_base
+from styledrop.captions import style_caption
 from styledrop.evaluation.realism import kid_to_real, real_features, real_floor, style_records
+from styledrop.evaluation.runs import grade
 from styledrop.grid import make_grid
 from styledrop.images import image_to_tensor, tensor_to_image
 from styledrop.patch_tokenizer import psnr
@@ -63,30 +65,11 @@ def tokenizer_report(base, records, out: Path) -> dict:
 
 def judge(base, pairs, config: SampleConfig, scorers) -> tuple[dict, list]:
     """Draw `config.num_images` images per held-out pair and score style and content."""
-    prompts = [f"A {r.caption} in {STYLE_WORDS[r.style]} style" for r in pairs]
+    prompts = [style_caption(r.caption, STYLE_WORDS[r.style]) for r in pairs]
     results = StyleDropPipeline(base).generate(prompts, config, show_progress=False)
-    return grade([g.image for g in results], pairs, config.num_images, scorers), results
-
-
-def grade(images: list, pairs, per_pair: int, scorers) -> dict:
-    wanted = [r for r in pairs for _ in range(per_pair)]
-    styles = scorers.classify_style(images)
-    contents = scorers.classify_content(images, k=5)
-    style_ok = [s == r.style for (s, _), r in zip(styles, wanted)]
-    top1 = [c[0][0] == r.caption for c, r in zip(contents, wanted)]
-    top5 = [any(name == r.caption for name, _ in c) for c, r in zip(contents, wanted)]
-    per_image = list(zip(style_ok, top1, top5))
-    metrics = summary(per_image)
-    metrics["by_style"] = {name: summary([row for row, r in zip(per_image, wanted) if r.style == name])
-                           for name in sorted({r.style for r in wanted})}
-    confusion: dict[str, dict[str, int]] = {}
-    for (read, _), r in zip(styles, wanted):  # which style the scorers saw, per style asked for
-        row = confusion.setdefault(r.style, {})
-        row[read] = row.get(read, 0) + 1
-    metrics["style_confusion"] = confusion
-    if tuning := [row for i, row in enumerate(per_image) if (i // per_pair) % 2 == 1]:
-        metrics["not_used_by_sweep"] = summary(tuning)  # odd pairs: the sweep only sees the even ones
-    return metrics
+    asked = [r for r in pairs for _ in range(config.num_images)]
+    # odd_blocks: the odd pairs, which the sweep (even pairs only) never saw
+    return grade([g.image for g in results], asked, scorers, every_other=config.num_images), results
 
 
 def seen_pairs(records, pairs) -> list:
@@ -100,13 +83,6 @@ def seen_pairs(records, pairs) -> list:
         order = [styles[(start + k) % len(styles)] for k in range(1, len(styles))]
         chosen += [trained[r.content_id, s] for s in order if (r.content_id, s) in trained][:1]
     return chosen
-
-
-def summary(per_image: list[tuple[bool, bool, bool]]) -> dict:
-    n = len(per_image)
-    style_ok, top1, top5 = zip(*per_image)
-    return {"images": n, "style_accuracy": round(sum(style_ok) / n, 4), "content_top1": round(sum(top1) / n, 4),
-            "content_top5": round(sum(top5) / n, 4)}
 
 
 def sweep(base, pairs, args, scorers) -> dict:
@@ -210,10 +186,10 @@ def main() -> None:
               "token_temperature": args.token_temperature}
     report = {"base": str(args.base), "tokenizer_psnr_db": tokenizer, "heldout_pairs": len(pairs)}
     truth = [Image.open(r.paths[base.resolution]).convert("RGB") for r in pairs]
-    report["real_images"] = grade(truth, pairs, 1, scorers)  # the scorers' own ceiling on these pairs
+    report["real_images"] = grade(truth, pairs, scorers)  # the scorers' own ceiling on these pairs
     tokenized = base.image_tokenizer.decode(base.image_tokenizer.encode(torch.stack([image_to_tensor(t) for t in truth])))
     tokenized = [tensor_to_image(t) for t in tokenized.cpu()]
-    report["tokenized_real_images"] = grade(tokenized, pairs, 1, scorers)  # the best any drawing can read as
+    report["tokenized_real_images"] = grade(tokenized, pairs, scorers)  # the best any drawing can read as
     if args.tokenizer_only:
         (args.out / "report.json").write_text(json.dumps(report, indent=2))
         print_bounds(report, tokenizer, ["real_images", "tokenized_real_images"])
@@ -238,7 +214,7 @@ def main() -> None:
         rows.append(truth[start : start + per_row])  # the held-out real image, never trained on
         rows.append([results[i * args.images_per_pair].image for i in range(start, min(start + per_row, len(pairs)))])
     make_grid(rows, min_cell=64).save(args.out / "heldout_pairs.png")
-    prompts = [f"A {r.caption} in {STYLE_WORDS[r.style]} style" for r in pairs]
+    prompts = [style_caption(r.caption, STYLE_WORDS[r.style]) for r in pairs]
     (args.out / "heldout_pairs.txt").write_text("\n".join(prompts[:32]) + "\n")
     (args.out / "report.json").write_text(json.dumps(report, indent=2))
     print_bounds(report, tokenizer, [])
@@ -251,7 +227,7 @@ def main() -> None:
     print_kid(report["kid"])
     real = report["real_images"]
     if args.sweep:
-        odd = metrics["not_used_by_sweep"]
+        odd = metrics["odd_blocks"]
         print(f"| the same on the {odd['images']} images of pairs the sweep never saw: style / top-1 / top-5 | "
               f"{odd['style_accuracy']:.3f} / {odd['content_top1']:.3f} / {odd['content_top5']:.3f} |")
     print("\n| style asked for | images | style accuracy | read as (count) | content top-1 | content top-5 "

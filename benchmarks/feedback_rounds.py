@@ -24,6 +24,7 @@ from pathlib import Path
 from styledrop.adapters.io import load_adapter_file
 from styledrop.base import load_base
 from styledrop.bundled import default_base
+from styledrop.captions import style_caption
 from styledrop.evaluation.cli import score_folder
 from styledrop.evaluation.runs import summarise
 from styledrop.evaluation.scorers import Scorers
@@ -59,7 +60,7 @@ def simulate_human(pool: Path, scorers, style: str, limit: int = 10) -> int:
 
 
 def evaluate(base, adapter_path: Path, reference: Path, content: str, style: str, out: Path, scorers) -> dict:
-    prompts = [f"A {c} in [V] style" for c in EVAL_CONTENTS]
+    prompts = [style_caption(c) for c in EVAL_CONTENTS]
     generate_to_folder(base, prompts, sampler_settings(base, overrides=SAMPLE), out, style=load_adapter_file(adapter_path), show_progress=False)
     record = json.loads((out / "generation.json").read_text())
     pairs = [(out / r["file"], r["prompt"]) for r in record["images"]]
@@ -83,14 +84,14 @@ def main() -> None:
     for style in args.styles:
         work = args.out / style
         reference = records[(style, args.content)].paths[base.resolution]
-        caption = f"A {args.content} in [V] style"
+        caption = style_caption(args.content)
         pixels = image_to_tensor(to_square(load_image(reference), base.resolution))[None]
         r1 = work / "round1.safetensors"
         train_adapter(base, pixels, [caption], ROUND1, r1, style_descriptor="[V]", resume=True, show_progress=False)
         rows = {"round 1": evaluate(base, r1, reference, args.content, style, work / "eval-round1", scorers)}
         pool = work / "pool"
         if not (pool / "pool.json").exists():
-            eval_prompts = [f"A {c} in [V] style" for c in EVAL_CONTENTS]  # the pool leaves these out too
+            eval_prompts = [style_caption(c) for c in EVAL_CONTENTS]  # the pool leaves these out too
             make_pool(base, r1, reference, default_prompts(args.prompts, "[V]", [caption, *eval_prompts]),
                       args.images_per_prompt,
                       sampler_settings(base, overrides={**SAMPLE, "seed": 0}), pool, show_progress=False)

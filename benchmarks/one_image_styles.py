@@ -26,6 +26,7 @@ from PIL import Image
 from styledrop.adapters.io import load_adapter_file
 from styledrop.base import load_base
 from styledrop.bundled import default_base
+from styledrop.captions import style_caption
 from styledrop.demo import CONTENTS as DEMO_CONTENTS, REFERENCE_CONTENT, SAMPLE, TRAIN
 from styledrop.evaluation.cli import score_folder
 from styledrop.evaluation.runs import summarise
@@ -87,9 +88,9 @@ def main() -> None:
         reference = records[(style, REFERENCE_CONTENT)].paths[base.resolution]
         pixels = image_to_tensor(to_square(load_image(reference), base.resolution))[None]
         adapter = work / "adapter.safetensors"
-        train_adapter(base, pixels, [f"A {REFERENCE_CONTENT} in [V] style"], recipe, adapter,
+        train_adapter(base, pixels, [style_caption(REFERENCE_CONTENT)], recipe, adapter,
                       style_descriptor="[V]", resume=False, show_progress=False)
-        prompts = [f"A {c} in [V] style" for c in contents]
+        prompts = [style_caption(c) for c in contents]
         for scale, sample in samples.items():
             folder = work / f"images-style-scale-{scale:g}"
             generate_to_folder(base, prompts, sample, folder, style=load_adapter_file(adapter), show_progress=False)

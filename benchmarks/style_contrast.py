@@ -27,9 +27,10 @@ from pathlib import Path
 
 import torch
 
-from base_quality import grade
 from styledrop.base import load_base
 from styledrop.bundled import default_base
+from styledrop.captions import style_caption
+from styledrop.evaluation.runs import grade
 from styledrop.images import tensor_to_image
 from styledrop.pipeline import StyleDropPipeline, sampler_settings
 from styledrop.sampling.maskgit import decode
@@ -50,8 +51,8 @@ def draw(pipe: StyleDropPipeline, pairs, scale: float, schedule: str, config, pe
     for start in range(0, len(pairs), 8):
         chunk = [r for r in pairs[start : start + 8] for _ in range(per_pair)]
         b = len(chunk)
-        rows = [f"A {r.caption} in {STYLE_WORDS[r.style]} style" for r in chunk]  # asked for, then each style
-        rows += [f"A {r.caption} in {STYLE_WORDS[s]} style" for s in styles for r in chunk]
+        rows = [style_caption(r.caption, STYLE_WORDS[r.style]) for r in chunk]  # asked for, then each style
+        rows += [style_caption(r.caption, STYLE_WORDS[s]) for s in styles for r in chunk]
         text = base.text_encoder.encode(rows).to(base.device)
         others = torch.tensor([[s != r.style for r in chunk] for s in styles], dtype=torch.float32)  # (S, b)
         others = (others / others.sum(0))[..., None, None].to(base.device)  # weights of the mean, (S, b, 1, 1)
@@ -97,7 +98,7 @@ def main() -> None:
     for scale, schedule in settings:
         start = time.time()
         images = draw(pipe, pairs, scale, schedule, config, args.images_per_pair)
-        m = grade(images, pairs, args.images_per_pair, scorers)
+        m = grade(images, [r for r in pairs for _ in range(args.images_per_pair)], scorers)
         per_style = ", ".join(f"{name} {row['style_accuracy']:.2f}" for name, row in m["by_style"].items())
         print(f"| {scale} | {schedule} | {m['style_accuracy']:.3f} | {m['content_top1']:.3f} | {m['content_top5']:.3f} "
               f"| {per_style} | {time.time() - start:.0f} |", flush=True)

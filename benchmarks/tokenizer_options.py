@@ -30,10 +30,10 @@ OPTIONS = ["4x1024", "4x4096", "2x256", "2x1024", "2x2048"]  # patch x codes
 
 
 def style_accuracy(scorers, images: torch.Tensor, records) -> float:
+    from styledrop.evaluation.runs import grade
     from styledrop.images import tensor_to_image
 
-    read = scorers.classify_style([tensor_to_image(x) for x in images])
-    return sum(style == r.style for (style, _), r in zip(read, records)) / len(records)
+    return grade([tensor_to_image(x) for x in images], records, scorers)["style_accuracy"]
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw
 from .adapters.io import load_adapter_file
 from .base import load_base
 from .bundled import DEMO_REFERENCE, default_base, require
+from .captions import style_caption
 from .files import atomic_write_text
 from .generation import generate_to_folder
 from .grid import make_grid
@@ -53,13 +54,13 @@ def run_demo(out: Path, base_path: str | None = None, train: dict | None = None,
     save_png_atomic(reference, out / "reference.png")
     print(f"demo: 1/3 learning the OpenMoji style from {DEMO_REFERENCE.name} ({recipe.steps} steps, lr {recipe.lr:g})")
     pixels = image_to_tensor(to_square(reference, base.resolution))[None]
-    train_adapter(base, pixels, [f"A {REFERENCE_CONTENT} in [V] style"], recipe, out / "adapter.safetensors",
+    train_adapter(base, pixels, [style_caption(REFERENCE_CONTENT)], recipe, out / "adapter.safetensors",
                   style_descriptor="[V]")
     adapter = load_adapter_file(out / "adapter.safetensors")
 
     print(f"demo: 2/3 drawing {len(CONTENTS)} concepts with the base alone and with the adapter")
     plain = [f"A {c}" for c in CONTENTS]
-    styled = [f"A {c} in [V] style" for c in CONTENTS]
+    styled = [style_caption(c) for c in CONTENTS]
     sample = sampler_settings(base, overrides=SAMPLE | (sample or {}))
     generate_to_folder(base, plain, sample, out / "base")
     generate_to_folder(base, styled, sample, out / "styledrop", style=adapter)

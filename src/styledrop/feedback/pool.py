@@ -18,6 +18,7 @@ from PIL import Image
 
 from ..adapters.io import AdapterFile, load_adapter_file
 from ..base import BaseModel
+from ..captions import style_caption
 from ..errors import StyleDropError
 from ..files import atomic_write_text
 from ..generation import generate_to_folder
@@ -42,7 +43,7 @@ def default_prompts(count: int, descriptor: str, captions: list[str]) -> list[st
     if count > len(contents):
         raise StyleDropError(f"--prompts {count}: the built-in list has {len(contents)} contents; "
                              "pass --prompt-file with your own prompts for more")
-    return [f"{'An' if c[0] in 'aeiou' else 'A'} {c} in {descriptor} style" for c in contents[:count]]
+    return [style_caption(c, descriptor, article="auto") for c in contents[:count]]
 
 
 def read_prompt_file(path: Path) -> list[str]:
