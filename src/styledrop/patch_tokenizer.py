@@ -19,10 +19,13 @@ import json
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+
+from .files import atomic_write_text, write_safetensors
 
 WEIGHTS = "codebook.safetensors"
 CONFIG = "config.json"
+KIND = "patch-kmeans"  # config.json's "kind"
 
 
 def to_patches(images: torch.Tensor, patch: int) -> torch.Tensor:
@@ -69,6 +72,9 @@ class PatchKMeansTokenizer:
         self.codebook = self.codebook.to(device)
         return self
 
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {"codebook": self.codebook, "patch": torch.tensor(self.patch)}
+
     @torch.no_grad()
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         patches = to_patches(images.float().to(self.codebook.device), self.patch)  # (B, h, w, D)
@@ -81,9 +87,9 @@ class PatchKMeansTokenizer:
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        save_file({"codebook": self.codebook.cpu().contiguous()}, str(folder / WEIGHTS))
-        (folder / CONFIG).write_text(json.dumps({"kind": "patch-kmeans", "patch": self.patch,
-                                                 "codebook_size": self.codebook_size}, indent=2))
+        write_safetensors({"codebook": self.codebook.cpu().contiguous()}, folder / WEIGHTS, {})
+        atomic_write_text(folder / CONFIG, json.dumps({"kind": KIND, "patch": self.patch,
+                                                       "codebook_size": self.codebook_size}, indent=2))
 
     @classmethod
     def load(cls, folder: Path) -> PatchKMeansTokenizer:

@@ -246,3 +246,37 @@ def test_a_checkpoint_of_the_old_layout_exports_and_resumes_exactly(tmp_path, fa
     a = load_file(str(tmp_path / "a" / "transformer.ckpt.safetensors"))
     b = load_file(str(checkpoint))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a if k.startswith(("weights/", "optim/")))
+
+
+def test_pretrain_over_a_vqmodel_folder_makes_a_diffusers_vq_base(tmp_path, fake_packages):
+    from diffusers import VQModel
+
+    from styledrop.tokenizer import VQTokenizer
+
+    data = tmp_path / "emoji"
+    build(data, fake_packages)
+    torch.manual_seed(0)
+    vq = VQModel(block_out_channels=(8, 8, 8), down_block_types=("DownEncoderBlock2D",) * 3,
+                 up_block_types=("UpDecoderBlock2D",) * 3, latent_channels=4, layers_per_block=1, norm_num_groups=4,
+                 num_vq_embeddings=8, sample_size=32, mid_block_add_attention=False, lookup_from_codebook=True)
+    vq.save_pretrained(tmp_path / "vq")  # f = 4: 8 x 8 tokens of a 32 px image
+    config = PretrainConfig(steps=2, **(TINY | {"tokenizer": str(tmp_path / "vq"), "downsample": False}))
+    report = pretrain_base(data, tmp_path / "w", tmp_path / "w-base", config, show_progress=False)
+    assert report["steps"] == 2
+
+    base = load_base(tmp_path / "w-base")
+    assert isinstance(base.image_tokenizer, VQTokenizer) and base.grid == (8, 8) and base.resolution == 32
+    assert not base.transformer.config.downsample  # the transformer layers run on the 8 x 8 token grid
+    assert json.loads((tmp_path / "w-base" / "model_index.json").read_text())["vqvae"] == ["diffusers", "VQModel"]
+    mine, theirs = base.image_tokenizer.vq.state_dict(), VQModel.from_pretrained(tmp_path / "vq").state_dict()
+    assert all(torch.equal(mine[k], theirs[k]) for k in theirs)
+    tokens = StyleDropPipeline(base).sample_tokens(["A cow"], [0], SampleConfig(steps=3))
+    assert tokens.shape == (1, 8, 8) and tokens.max() < 8
+
+    with pytest.raises(StyleDropError, match="tokens of 4 x 4 pixels but patch = 2; set patch = 4"):
+        pretrain_base(data, tmp_path / "p", tmp_path / "p-base", replace(config, patch=2), show_progress=False)
+    other = VQModel(**(dict(vq.config) | {"num_vq_embeddings": 8}))  # same shape, other weights
+    other.save_pretrained(tmp_path / "vq2")
+    with pytest.raises(StyleDropError, match="holds another tokenizer"):
+        pretrain_base(data, tmp_path / "w", tmp_path / "w-base", replace(config, tokenizer=str(tmp_path / "vq2")),
+                      show_progress=False)

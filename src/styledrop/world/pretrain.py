@@ -40,7 +40,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..base import BaseModel, save_base
+from ..base import AESTHETIC_SCORE, BaseModel, save_base
+from ..captions import style_caption
 from ..config import save_settings
 from ..errors import StyleDropError
 from ..images import image_to_tensor
@@ -49,6 +50,7 @@ from ..position import PositionalUVit2DModel
 from ..progress import progress_bar
 from ..text import TextEmbedding
 from ..text.minilm import MiniLMTextEncoder
+from ..tokenizer import ImageTokenizer, load_tokenizer_folder, same_tokenizer
 from ..training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from ..training.masking import mask_tokens
 from .manifest import ManifestRecord, load_manifest
@@ -69,6 +71,9 @@ class PretrainConfig:
     layers: int = 6
     heads: int = 4
     block_channels: int = 96
+    # The conv blocks take the token grid down 2x for the transformer layers and back (as aMUSEd-512 does);
+    # False keeps the transformer on the token grid itself, for a coarse tokenizer (8 x 8 tokens of f = 4).
+    downsample: bool = True
     text_max_length: int = 16
     batch_size: int = 32
     steps: int = 5000  # ~95 min on this 2-core CPU with both threads (models/emoji-base/README.md)
@@ -89,8 +94,9 @@ class PretrainConfig:
     # A base folder to continue from (its tokenizer and transformer weights; the fields above that shape
     # the model must match it); "" trains from scratch. The optimizer and the schedule start afresh.
     init: str = ""
-    # A fitted tokenizer folder (a vqvae folder written by pretrain) to train over instead of fitting one;
-    # with `init` and another codebook, the init weights are carried over to its codes (retarget_vocabulary).
+    # A tokenizer folder to train over instead of fitting one: a vqvae folder written by pretrain, or a
+    # diffusers VQModel folder (benchmarks/vq_tokenizer.py writes one; `patch` must be its downscale factor).
+    # With `init` and another patch codebook, the init weights are carried over to its codes (retarget_vocabulary).
     tokenizer: str = ""
 
 
@@ -103,7 +109,7 @@ def caption_variants(record: ManifestRecord, variant: str | None = None) -> tupl
     """
     nouns = [record.caption, *record.synonyms[:2]]
     words = STYLE_WORDS[record.style] + (f" {VARIANT_WORDS[variant]}" if variant else "")
-    styled = [f"A {n} in {words} style" for n in nouns]
+    styled = [style_caption(n, words) for n in nouns]
     return styled, (styled if variant else [f"A {n}" for n in nouns])
 
 
@@ -132,7 +138,7 @@ def build_transformer(config: PretrainConfig) -> PositionalUVit2DModel:
         micro_cond_encode_dim=32, micro_cond_embed_dim=5 * 32, encoder_hidden_size=MiniLMTextEncoder.hidden_size,
         vocab_size=config.codes + 1, codebook_size=config.codes,  # the last id is [MASK]
         in_channels=config.block_channels, block_out_channels=config.block_channels, num_res_blocks=1,
-        downsample=True, upsample=True,  # the transformer layers run on a (grid/2)^2 grid, as amused-512 does
+        downsample=config.downsample, upsample=config.downsample,
         block_num_heads=max(1, config.block_channels // 64), num_hidden_layers=config.layers,
         num_attention_heads=config.heads, intermediate_size=config.hidden * 4, sample_size=grid,
         learned_positions=True,  # UVit2DModel has no position embedding (styledrop.position)
@@ -177,7 +183,7 @@ class TrainingSet:
 
 
 def prepare_training_set(data_dir: Path, work_dir: Path, config: PretrainConfig
-                         ) -> tuple[TrainingSet, PatchKMeansTokenizer]:
+                         ) -> tuple[TrainingSet, ImageTokenizer]:
     """Fit (or load) the tokenizer in `work_dir`, tokenize the training images, list their captions."""
     unknown = sorted(set(config.variants) - set(VARIANTS))
     if unknown:
@@ -196,13 +202,16 @@ def prepare_training_set(data_dir: Path, work_dir: Path, config: PretrainConfig
         if known.codebook_size != config.codes:
             raise StyleDropError(f"{source} has {known.codebook_size} codes but codes = {config.codes}; "
                                  f"set codes = {known.codebook_size}")
+        if known.downscale != config.patch:
+            raise StyleDropError(f"{source} has tokens of {known.downscale} x {known.downscale} pixels but "
+                                 f"patch = {config.patch}; set patch = {known.downscale}")
         if not (tokenizer_dir / "config.json").exists():
             known.save(tokenizer_dir)
-        elif not torch.equal(PatchKMeansTokenizer.load(tokenizer_dir).codebook, known.codebook):
+        elif not same_tokenizer(load_tokenizer_folder(tokenizer_dir), known):
             raise StyleDropError(f"{tokenizer_dir} holds another tokenizer than {source}; "
                                  "use a fresh --work folder to train over that one")
     if (tokenizer_dir / "config.json").exists():
-        tokenizer = PatchKMeansTokenizer.load(tokenizer_dir)
+        tokenizer = load_tokenizer_folder(tokenizer_dir)
     else:
         fit_images = load_images([r for r in all_records if r.split == "pretrain"], config.resolution)
         fit_images = torch.cat([fit_images, fit_images.flip(-1), extra])
@@ -286,7 +295,7 @@ def train_transformer(data: TrainingSet, text: TextEmbedding, work_dir: Path, co
         step, losses = ckpt.step, ckpt.losses
     picker = random.Random()  # caption choice; its state is derived from the step, so resume is exact
     grid = tokenizer_grid(config)
-    micro = torch.tensor([config.resolution, config.resolution, 0, 0, 6], dtype=torch.float32,
+    micro = torch.tensor([config.resolution, config.resolution, 0, 0, AESTHETIC_SCORE], dtype=torch.float32,
                          device=device).expand(config.batch_size, -1)
     mask_id = config.codes
     transformer.train()
@@ -338,7 +347,7 @@ def train_transformer(data: TrainingSet, text: TextEmbedding, work_dir: Path, co
     return transformer, report
 
 
-def write_base(transformer: PositionalUVit2DModel, tokenizer: PatchKMeansTokenizer, encoder: MiniLMTextEncoder,
+def write_base(transformer: PositionalUVit2DModel, tokenizer: ImageTokenizer, encoder: MiniLMTextEncoder,
                out_dir: Path) -> None:
     transformer.eval().requires_grad_(False).half()
     if transformer.position_embedding is not None:  # the table stays float32, as trained (96 kB)
@@ -359,7 +368,7 @@ def export_checkpoint(work_dir: Path, out_dir: Path) -> int:
     weights, _ = current_layout(ckpt.weights, ckpt.optimizer, transformer)
     transformer.load_state_dict(weights)
     encoder = MiniLMTextEncoder(max_length=config.text_max_length)
-    write_base(transformer, PatchKMeansTokenizer.load(work_dir / "vqvae"), encoder, out_dir)
+    write_base(transformer, load_tokenizer_folder(work_dir / "vqvae"), encoder, out_dir)
     return ckpt.step
 
 

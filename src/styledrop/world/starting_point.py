@@ -22,24 +22,26 @@ from ..base import load_transformer
 from ..errors import StyleDropError
 from ..patch_tokenizer import PatchKMeansTokenizer, nearest
 from ..position import PositionalUVit2DModel
+from ..tokenizer import ImageTokenizer, load_tokenizer_folder, same_tokenizer
 
 LEGACY_PREFIX = "transformer."  # the UVit2DModel's weights in an old checkpoint
 LEGACY_TABLE = "position.table"  # the table in an old checkpoint (last in the optimizer's order)
 TABLE = "position_embedding"  # the table in PositionalUVit2DModel (first in its parameter order)
 
 
-def init_tokenizer(folder: Path) -> PatchKMeansTokenizer:
+def init_tokenizer(folder: Path) -> ImageTokenizer:
     if not (folder / "vqvae" / "config.json").is_file():
-        raise StyleDropError(f"pretrain init {folder} is not a base folder with a patch tokenizer (no "
+        raise StyleDropError(f"pretrain init {folder} is not a base folder with a tokenizer (no "
                              "vqvae/config.json); give the folder of an emoji-world base, e.g. models/emoji-base")
-    return PatchKMeansTokenizer.load(folder / "vqvae")
+    return load_tokenizer_folder(folder / "vqvae")
 
 
-def named_tokenizer(folder: Path) -> PatchKMeansTokenizer:
+def named_tokenizer(folder: Path) -> ImageTokenizer:
     if not (folder / "config.json").is_file():
         raise StyleDropError(f"pretrain tokenizer {folder} is not a fitted tokenizer folder (no config.json); give "
-                             "the vqvae folder of a pretrain work folder, e.g. runs/emoji-base-c2048/vqvae")
-    return PatchKMeansTokenizer.load(folder)
+                             "the vqvae folder of a pretrain work folder, e.g. runs/emoji-base-c2048/vqvae, "
+                             "or a diffusers VQModel folder")
+    return load_tokenizer_folder(folder)
 
 
 def retarget_vocabulary(state: dict[str, torch.Tensor], source: PatchKMeansTokenizer,
@@ -67,8 +69,12 @@ def load_init_weights(trained: PositionalUVit2DModel, folder: Path, tokenizer_di
                              "written by `styledrop pretrain`, e.g. models/emoji-base")
     state = load_transformer(folder / "transformer").state_dict()
     if tokenizer_dir is not None and (tokenizer_dir / "config.json").is_file():
-        source, target = init_tokenizer(folder), PatchKMeansTokenizer.load(tokenizer_dir)
-        if not torch.equal(source.codebook, target.codebook):  # False for another size too
+        source, target = init_tokenizer(folder), load_tokenizer_folder(tokenizer_dir)
+        if not same_tokenizer(source, target):
+            if not (isinstance(source, PatchKMeansTokenizer) and isinstance(target, PatchKMeansTokenizer)):
+                raise StyleDropError(f"pretrain init {folder} was trained over another tokenizer than "
+                                     f"{tokenizer_dir}, and only a patch codebook can be moved onto another; "
+                                     "train from scratch over this tokenizer (no init)")
             state = retarget_vocabulary(state, source, target)
     mine = trained.state_dict()
     wrong = [f"{k} {tuple(v.shape)} (config: {tuple(mine[k].shape) if k in mine else 'absent'})"
