@@ -185,7 +185,7 @@ def test_pa_is_composited_over_white(tmp_path):
     image = Image.new("PA", (2, 1))
     image.putpalette([0, 0, 255] * 2)
     image.putpixel((1, 0), (0, 255))
-    assert pixels(images._to_rgb8(image, tmp_path / "x")) == [[WHITE, BLUE]]
+    assert pixels(images.to_rgb8(image, tmp_path / "x")) == [[WHITE, BLUE]]
 
 
 @pytest.mark.parametrize("dtype, mode, suffix", [("<u2", "I;16", "png"), ("<u2", "I;16", "tif"),

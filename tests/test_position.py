@@ -149,3 +149,15 @@ def test_the_subclass_takes_every_uvit2dmodel_setting_with_its_default():
     ours = inspect.signature(PositionalUVit2DModel.__init__).parameters
     assert list(ours) == [*theirs, "learned_positions"]
     assert all(ours[name].default == theirs[name].default for name in theirs)
+
+
+def test_save_base_replaces_a_folder_whole_and_keeps_its_extra_files(tmp_path, tiny_base):
+    target = tmp_path / "base"
+    save_base(tiny_base, target)
+    (target / "README.md").write_text("model card")
+    (target / "transformer" / "stale.json").write_text("{}")  # a file of the old transformer folder
+    save_base(tiny_base, target)
+    assert (target / "README.md").read_text() == "model card"
+    assert not (target / "transformer" / "stale.json").exists()  # sub-folders are the new base's own
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["base"]  # no temporary folders left
+    assert load_base(target).transformer_hash() == tiny_base.transformer_hash()

@@ -24,6 +24,8 @@ import hashlib
 import json
 import os
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -226,8 +228,33 @@ def _transformer_entry(transformer: UVit2DModel) -> list[str]:
 
 
 def save_base(base: BaseModel, path: Path) -> None:
-    """Write a base folder in aMUSEd layout (readable by diffusers' AmusedPipeline when it uses CLIP)."""
-    path.mkdir(parents=True, exist_ok=True)
+    """Write a base folder in aMUSEd layout (readable by diffusers' AmusedPipeline when it uses CLIP).
+
+    The folder is written beside `path` and renamed into place, so a crash leaves either the old
+    folder or the new one, never half of one. Files of an old folder that a base does not write
+    (a model card, a copied sampling.json) move into the new one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    os.chmod(temp, 0o755)  # mkdtemp's 0o700 would hide the base from other users
+    try:
+        _write_base(base, temp)
+        if not path.exists():
+            os.replace(temp, path)
+            return
+        for extra in sorted(set(os.listdir(path)) - set(os.listdir(temp))):
+            shutil.copytree(path / extra, temp / extra) if (path / extra).is_dir() else shutil.copy2(path / extra, temp / extra)
+        old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
+        os.replace(path, old / path.name)
+        os.replace(temp, path)
+        shutil.rmtree(old)
+    finally:
+        if temp.exists():
+            shutil.rmtree(temp)
+
+
+def _write_base(base: BaseModel, path: Path) -> None:
     base.transformer.save_pretrained(path / "transformer")
     if isinstance(base.image_tokenizer, VQTokenizer):
         base.image_tokenizer.vq.save_pretrained(path / "vqvae")
@@ -253,4 +280,4 @@ def save_base(base: BaseModel, path: Path) -> None:
     (path / "model_index.json").write_text(json.dumps(index, indent=2))
     for file, settings in ((SAMPLING, base.sampling), (TRAINING, base.training)):
         if settings:
-            atomic_write_text(path / file, json.dumps({"settings": settings}, indent=2))
+            (path / file).write_text(json.dumps({"settings": settings}, indent=2))

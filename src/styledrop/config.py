@@ -84,7 +84,7 @@ def settings_to_dict(obj: Any) -> dict[str, Any]:
     """A settings dataclass as a JSON-ready dict (Paths -> str, tuples -> lists)."""
     if not dataclasses.is_dataclass(obj) or isinstance(obj, type):
         raise TypeError(f"expected a dataclass instance, got {type(obj).__name__}")
-    return {f.name: _jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    return {f.name: jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
 
 
 def save_settings(obj: Any, path: Path) -> None:
@@ -256,12 +256,12 @@ def _describe(annotation: Any) -> str:
     return getattr(annotation, "__name__", repr(annotation))
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Paths -> str, tuples -> lists, recursively; everything else as is."""
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, (tuple, list)):
-        return [_jsonable(item) for item in value]
+        return [jsonable(item) for item in value]
     if isinstance(value, dict):
-        return {str(key): _jsonable(item) for key, item in value.items()}
+        return {str(key): jsonable(item) for key, item in value.items()}
     return value

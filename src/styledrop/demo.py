@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw
 
 from .adapters.io import load_adapter_file
 from .base import load_base
-from .bundled import DEMO_REFERENCE, default_base, require
+from .bundled import DEMO_REFERENCE, MODELS, default_base, require
 from .captions import style_caption
 from .files import atomic_write_text
 from .generation import generate_to_folder
@@ -75,7 +75,7 @@ def run_demo(out: Path, base_path: str | None = None, train: dict | None = None,
         scores[name] = summarise(result, REFERENCE_STYLE)
     scores["kid"] = realism(out, DEFAULT_DATA if data is None else data, base.resolution, base.device)
     scores["settings"] = {"train": asdict(recipe), "sample": asdict(sample), "base": base.name,
-                          "reference": str(DEMO_REFERENCE.relative_to(DEMO_REFERENCE.parents[2]))}
+                          "reference": str(DEMO_REFERENCE.relative_to(MODELS.parent))}
     scores["seconds"] = round(time.time() - start, 1)
     atomic_write_text(out / "scores.json", json.dumps(scores, indent=2))
     save_png_atomic(demo_grid(out, reference), out / "grid.png")

@@ -58,7 +58,7 @@ def load_image(path: str | Path) -> Image.Image:
     path = Path(path)
     image = _open_and_decode(path)
     image = ImageOps.exif_transpose(image)  # before any conversion: TIFF EXIF lives in its tags
-    return _to_rgb8(image, path)
+    return to_rgb8(image, path)
 
 
 def _open_and_decode(path: Path) -> Image.Image:
@@ -114,8 +114,9 @@ def _check_pixels(size: tuple[int, int], path: Path) -> None:
         )
 
 
-def _to_rgb8(image: Image.Image, path: Path) -> Image.Image:
-    """Bring any decoded Pillow mode to 8-bit RGB, following the table in the module docstring."""
+def to_rgb8(image: Image.Image, path: Path | str = "the image") -> Image.Image:
+    """Bring any decoded Pillow mode to 8-bit RGB, following the table in the module docstring;
+    transparency is composited on white. `path` names the image in errors."""
     if image.mode in _SIXTEEN_BIT_MODES or image.mode in ("I", "F"):
         image = _high_depth_to_l(image, path)
     if image.mode in ("RGBA", "LA", "PA", "RGBa") or "transparency" in image.info:

@@ -26,7 +26,7 @@ from PIL import Image
 from torch import nn
 
 from styledrop.errors import StyleDropError
-from styledrop.evaluation.scorers import _rgb  # transparency over white, as the scorers and the emoji do
+from styledrop.images import to_rgb8  # transparency over white, as the scorers and the emoji do
 from styledrop.images import image_to_tensor
 
 INPUT_SIZE = 224
@@ -148,7 +148,7 @@ def to_pixels(images: torch.Tensor | Sequence[Image.Image]) -> torch.Tensor:
             raise StyleDropError("no images to compute features of; pass at least one")
         if len({im.size for im in images}) > 1:  # each is resized anyway: bring them to one size first
             return torch.cat([resize(to_pixels([im])) for im in images])
-        return torch.stack([image_to_tensor(_rgb(im)) for im in images])
+        return torch.stack([image_to_tensor(to_rgb8(im)) for im in images])
     if images.ndim != 4 or images.shape[1] != 3:
         raise StyleDropError(f"images of shape {tuple(images.shape)}: expected (N, 3, H, W) RGB")
     if images.dtype == torch.uint8:

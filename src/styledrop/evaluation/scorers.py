@@ -31,7 +31,7 @@ from styledrop.evaluation.style_experts import (
     load_style_experts,
 )
 from styledrop.evaluation.weights import DEFAULT_SCORER_DIR, load_scorer
-from styledrop.images import image_to_tensor, to_square
+from styledrop.images import image_to_tensor, to_rgb8, to_square
 
 
 
@@ -40,16 +40,6 @@ def default_text_encoder():
     from styledrop.text.minilm import MiniLMTextEncoder
 
     return MiniLMTextEncoder()
-
-
-def _rgb(image: Image.Image) -> Image.Image:
-    if image.mode == "RGB":
-        return image
-    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        rgba = image.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert("RGB")
-    return image.convert("RGB")
 
 
 class Scorers:
@@ -83,7 +73,7 @@ class Scorers:
         """PIL images -> (N, 3, S, S) float in [0, 1] at the scorer's input size."""
         if not images:
             raise ValueError("no images given")
-        return torch.stack([image_to_tensor(to_square(_rgb(im), self.image_size)) for im in images])
+        return torch.stack([image_to_tensor(to_square(to_rgb8(im), self.image_size)) for im in images])
 
     def outputs(self, images: Sequence[Image.Image]) -> ScorerOutput:
         return self._outputs(self.to_tensor(images))

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from styledrop.config import jsonable
 from styledrop.errors import StyleDropError
 from styledrop.files import atomic_path
 from styledrop.training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
@@ -228,7 +229,7 @@ def train_scorers(
     plain = caption_embeddings[_plain_caption_rows(table)]
     metrics = evaluate(model, held, caption_embeddings=plain, references=train)
     metrics["training"] = {
-        "settings": _jsonable(asdict(settings)), "seconds": round(seconds, 1),
+        "settings": jsonable(asdict(settings)), "seconds": round(seconds, 1),
         "train_images": len(train.style), "eval_images": len(held.style),
         "threads": torch.get_num_threads(), "dataset": str(dataset_dir),
     }
@@ -250,23 +251,15 @@ def _summary(report: dict) -> str:
     return " ".join(f"{k} {v:.3f}" for k, v in report.items() if isinstance(v, float))
 
 
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (tuple, list)):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 def _save_checkpoint(path, model, optimizer, state: _State, settings, elapsed: float) -> None:
     extra = {"order": state.order, "position": torch.tensor(state.position), "elapsed": torch.tensor(elapsed)}
     save_checkpoint(Checkpoint(state.step, model.state_dict(), optimizer.state_dict(), state.generator,
-                               _jsonable(asdict(settings)), [], extra), path)
+                               jsonable(asdict(settings)), [], extra), path)
 
 
 def _load_checkpoint(path, model, optimizer, settings) -> tuple[_State, float]:
     ckpt = load_checkpoint(path)
-    if ckpt.settings != _jsonable(asdict(settings)):
+    if ckpt.settings != jsonable(asdict(settings)):
         raise StyleDropError(
             f"{path} was written with other settings; use the same settings to resume, or "
             "delete the checkpoint to start over"

@@ -41,9 +41,9 @@ def cmd_pool(args) -> int:
 
 
 def cmd_score(args) -> int:
-    from .score import load_scorer, score_pool
+    from .score import score_pool, scorer_from_spec
 
-    images = score_pool(Path(args.pool), load_scorer(args.scorer))
+    images = score_pool(Path(args.pool), scorer_from_spec(args.scorer))
     print(f"scored {len(images)} images in {args.pool}/manifest.jsonl")
     return 0
 

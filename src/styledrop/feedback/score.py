@@ -46,7 +46,7 @@ class ClipScorer:
         return (self._images(images) @ self._images([reference])[0]).tolist()
 
 
-def load_scorer(spec: str | None):
+def scorer_from_spec(spec: str | None):
     """`None` or "emoji": the bundled emoji-world scorers; "clip:PATH": a local CLIP."""
     if spec is None or spec == "emoji":
         from ..evaluation.scorers import Scorers
