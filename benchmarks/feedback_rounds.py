@@ -29,10 +29,8 @@ from styledrop.evaluation.cli import score_folder
 from styledrop.evaluation.runs import summarise
 from styledrop.evaluation.scorers import Scorers
 from styledrop.feedback.manifest import read_manifest, set_pick
-from styledrop.feedback.pool import default_prompts, make_pool
-from styledrop.feedback.rounds import RoundConfig, train_round
-from styledrop.feedback.score import score_pool
-from styledrop.feedback.select import select_pool
+from styledrop.feedback.pool import default_prompts
+from styledrop.feedback.rounds import RoundConfig, run_round, train_round
 from styledrop.generation import generate_to_folder
 from styledrop.images import image_to_tensor, load_image, to_square
 from styledrop.pipeline import sampler_settings
@@ -90,21 +88,20 @@ def main() -> None:
         train_adapter(base, pixels, [caption], ROUND1, r1, style_descriptor="[V]", resume=True, show_progress=False)
         rows = {"round 1": evaluate(base, r1, reference, args.content, style, work / "eval-round1", scorers)}
         pool = work / "pool"
-        if not (pool / "pool.json").exists():
-            eval_prompts = [style_caption(c) for c in EVAL_CONTENTS]  # the pool leaves these out too
-            make_pool(base, r1, reference, default_prompts(args.prompts, "[V]", [caption, *eval_prompts]),
-                      args.images_per_prompt,
-                      sampler_settings(base, overrides={**SAMPLE, "seed": 0}), pool, show_progress=False)
-            score_pool(pool, scorers)
-        for policy in ("clip", "random", SIMULATED):
-            if policy == SIMULATED:
-                if simulate_human(pool, scorers, style) == 0:  # no candidate looks like the reference's set
-                    rows[f"round 2, {policy}"] = {"skipped": "no pool image passed the simulated human"}
-                    continue
-            else:
-                select_pool(pool, policy, seed=0)
+        eval_prompts = [style_caption(c) for c in EVAL_CONTENTS]  # the pool leaves these out too
+        prompts = default_prompts(args.prompts, "[V]", [caption, *eval_prompts])
+        sampler = sampler_settings(base, overrides={**SAMPLE, "seed": 0})
+        round2 = replace(ROUND2, lr=args.round2_lr)
+        for policy in ("clip", "random", SIMULATED):  # clip first: it draws and scores the pool the others share
             r2 = work / f"round2-{policy}.safetensors"
-            train_round(base, pool, policy, r2, replace(ROUND2, lr=args.round2_lr), resume=True, show_progress=False)
+            if policy != SIMULATED:
+                run_round(base, r1, pool, prompts, args.images_per_prompt, sampler, scorers, policy, r2, round2,
+                          reference=reference, resume=True, show_progress=False)
+            elif simulate_human(pool, scorers, style) == 0:  # no candidate looks like the reference's set
+                rows[f"round 2, {policy}"] = {"skipped": "no pool image passed the simulated human"}
+                continue
+            else:
+                train_round(base, pool, policy, r2, round2, resume=True, show_progress=False)
             rows[f"round 2, {policy}"] = evaluate(base, r2, reference, args.content, style, work / f"eval-{policy}", scorers)
         table[style] = rows
         (args.out / "results.json").write_text(json.dumps(table, indent=2))

@@ -419,3 +419,16 @@ def test_13_strings_from_files_reach_the_terminal_escaped(adapter, tiny_base_dir
     assert code == 0 and "\x1b" not in out and "\r" not in out
     info = json.loads(out)
     assert info["base_id"] == EVIL and info["captions"] == [EVIL]  # escaped, not lost
+
+
+def test_9_feedback_run_chains_the_round_and_refuses_the_human_policy(adapter, tiny_base_dir, tmp_path, capsys):
+    pool = tmp_path / "pool"
+    common = ["feedback", "run", "--base", tiny_base_dir, "--adapter", adapter, "--prompts", 1,
+              "--images-per-prompt", 2, "--steps", 2, "--train-steps", 1, "--out", pool]
+    refused(run(capsys, *common, "--policy", "human"), "--policy human", "feedback pick")
+    assert not pool.exists()
+    code, out, err = run(capsys, *common)
+    assert code == 0, err
+    assert "wrote 2 candidates" in out and (pool / "round2.safetensors").is_file()
+    round2 = load_adapter_file(pool / "round2.safetensors")
+    assert round2.lineage["round"] == 2 and round2.lineage["policy"] == "clip"

@@ -11,7 +11,7 @@ from styledrop.adapters.io import load_adapter_file
 from styledrop.errors import StyleDropError
 from styledrop.feedback.manifest import PoolImage, read_manifest, set_pick, write_manifest
 from styledrop.feedback.pool import default_prompts, make_pool
-from styledrop.feedback.rounds import RoundConfig, train_round
+from styledrop.feedback.rounds import RoundConfig, run_round, train_round
 from styledrop.feedback.score import score_pool
 from styledrop.feedback.select import choose, select_pool
 from styledrop.generation import generate_to_folder
@@ -97,6 +97,28 @@ def test_score_select_and_train_round2_with_lineage(tiny_base, round1, tmp_path)
                              "selected": 2, "pool_images": 6, "prompts": 2, "reference_included": True}
     assert sorted(saved.captions) == sorted([k.prompt for k in kept] + ["A watermelon in [V] style"])
     assert result.adapter.lineage["round"] == 2
+
+
+def test_run_round_chains_the_round_and_shares_one_pool_between_policies(tiny_base, round1, tmp_path):
+    adapter, reference = round1
+    pool, prompts, sampler = tmp_path / "pool", ["A cow in [V] style", "A pig in [V] style"], SampleConfig(steps=3)
+    first = run_round(tiny_base, adapter, pool, prompts, 3, sampler, PixelScorer(), "clip", tmp_path / "clip.safetensors",
+                      RoundConfig(steps=2, lr=1e-2), reference=reference, show_progress=False)
+    assert first.adapter.lineage["policy"] == "clip" and first.adapter.lineage["pool_images"] == 6
+    drawn = read_manifest(pool)
+    assert all({"text", "style"} <= set(i.scores) for i in drawn)
+    second = run_round(tiny_base, adapter, pool, prompts, 3, sampler, PixelScorer(), "random",
+                       tmp_path / "random.safetensors", RoundConfig(steps=2, lr=1e-2), show_progress=False)
+    assert [i.file for i in read_manifest(pool)] == [i.file for i in drawn]  # the same pool, not drawn again
+    assert second.adapter.lineage["policy"] == "random"
+    assert {"clip", "random"} <= {p for i in read_manifest(pool) for p in i.selected_by}
+
+    other = tmp_path / "other.safetensors"
+    train_adapter(tiny_base, torch.rand(1, 3, tiny_base.resolution, tiny_base.resolution), ["A cat in [V] style"],
+                  TrainConfig(steps=1, lr=1e-2), other, style_descriptor="[V]", show_progress=False)
+    with pytest.raises(StyleDropError, match="drawn by another adapter"):
+        run_round(tiny_base, other, pool, prompts, 3, sampler, PixelScorer(), "clip", tmp_path / "x.safetensors",
+                  show_progress=False)
 
 
 def synthetic(scores):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..bundled import default_base
 from ..config import check_setting, load_settings
+from ..errors import StyleDropError
 from ..pipeline import SampleConfig, sampler_settings
 
 DEFAULT_PROMPTS, DEFAULT_IMAGES = 12, 8  # the paper: 30 x 64; sized to take minutes on a CPU
@@ -71,10 +72,34 @@ def cmd_train(args) -> int:
 
 
 def cmd_run(args) -> int:
-    cmd_pool(args)
-    args.pool, args.out = args.out, None  # the later steps work on the new pool
-    for step in (cmd_score, cmd_select, cmd_train):
-        step(args)
+    from ..adapters.io import load_adapter_file
+    from .manifest import read_manifest
+    from ..training.loop import check_out
+    from .pool import default_prompts, pool_reference, read_prompt_file
+    from .rounds import RoundConfig, run_round
+    from .score import scorer_from_spec
+
+    check_setting(SampleConfig, "num_images", args.images_per_prompt, where="--images-per-prompt")
+    if args.policy == "human":
+        raise StyleDropError("--policy human needs picks made in the page: run `styledrop feedback pool`, then "
+                             "`styledrop feedback pick POOL`, then `styledrop feedback train POOL --policy human`")
+    adapter = load_adapter_file(args.adapter)
+    reference = Path(args.reference) if args.reference else None
+    pool_reference(adapter, reference)  # a missing or unreadable reference fails before the base loads
+    prompts = (read_prompt_file(args.prompt_file) if args.prompt_file
+               else default_prompts(args.prompts, adapter.style_descriptor or "[V]", adapter.captions))
+    config = load_settings(RoundConfig, args.config, {"steps": args.train_steps, "lr": args.lr, "rank": args.rank,
+                                                      "seed": args.seed}, section="train")
+    pool, out = Path(args.out), Path(args.out) / "round2.safetensors"
+    check_out(out, resume=args.resume, overwrite=args.overwrite)
+    base = _base(args)
+    result = run_round(base, Path(args.adapter), pool, prompts, args.images_per_prompt, _sampler(args, base),
+                       scorer_from_spec(args.scorer), args.policy, out, config, reference=reference,
+                       seed=args.seed or 0, style_quantile=args.style_quantile, resume=args.resume)
+    print(f"wrote {len(read_manifest(pool))} candidates ({len(prompts)} prompts x {args.images_per_prompt}) to {pool}, "
+          f"scored and selected by {args.policy}")
+    print(f"wrote {out}: round {result.adapter.lineage['round']}, {result.adapter.lineage['selected']} selected "
+          f"images + the reference")
     return 0
 
 

@@ -4,6 +4,9 @@ The selection is read from the manifest (`selected_by` holds the policy), the ca
 prompts that made the images, and the original reference joins the set with its own caption
 (paper section 3.3). The paper's round 2 uses a larger adapter (rank 32, not shared). The new
 adapter's metadata records its lineage: round, parent adapter hash, policy and counts.
+
+`run_round` is the whole round in one call (pool -> score -> select -> train), as
+`styledrop feedback run` and the benchmarks chain it.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from ..base import BaseModel
 from ..config import setting
 from ..errors import StyleDropError
 from ..images import image_to_tensor, load_image, to_square
+from ..pipeline import SampleConfig
 from ..training.loop import TrainConfig, TrainResult, train_adapter
-from .manifest import read_manifest, read_pool_info
+from .manifest import POOL_FILE, read_manifest, read_pool_info
 
 
 @dataclass(frozen=True)
@@ -57,3 +61,29 @@ def train_round(base: BaseModel, pool: Path, policy: str, out: Path, config: Tra
     }
     return train_adapter(base, pixels, captions, config, out, style_descriptor=info["style_descriptor"],
                          resume=resume, lineage=lineage, reference=reference, show_progress=show_progress)
+
+
+def run_round(base: BaseModel, adapter: Path, pool: Path, prompts: list[str], images_per_prompt: int,
+              sampler: SampleConfig, scorer, policy: str, out: Path, config: TrainConfig = RoundConfig(), *,
+              reference: Path | None = None, seed: int = 0, style_quantile: float = 0.5, resume: bool = False,
+              show_progress: bool = True) -> TrainResult:
+    """One feedback round: draw a pool with the `adapter` (unless `pool` already holds one drawn by it:
+    then several policies can share it), score it with `scorer`, select by `policy`, train `out`.
+
+    `policy` is an automatic one (clip, random, clip+style); human picks are made in the page.
+    """
+    from ..adapters.io import load_adapter_file
+    from .pool import make_pool
+    from .score import score_pool
+    from .select import select_pool
+
+    if (Path(pool) / POOL_FILE).exists():
+        drawn_by = read_pool_info(pool)["adapter"]["hash"]
+        if drawn_by != load_adapter_file(adapter).content_hash():
+            raise StyleDropError(f"{pool} holds a pool drawn by another adapter than {adapter}; "
+                                 "choose another pool folder or delete it")
+    else:
+        make_pool(base, adapter, reference, prompts, images_per_prompt, sampler, pool, show_progress=show_progress)
+        score_pool(pool, scorer)
+    select_pool(pool, policy, seed, style_quantile)
+    return train_round(base, pool, policy, out, config, resume=resume, show_progress=show_progress)
