@@ -39,7 +39,7 @@ from styledrop.training.loop import train_adapter
 from styledrop.world.manifest import load_manifest
 
 EVAL_CONTENTS = DEMO_CONTENTS
-ROUND1 = TRAIN  # the demo's round-1 recipe (lr 1e-3 since base v5: 1e-4 learned no style; README)
+ROUND1 = TRAIN  # the demo's round-1 recipe (lr 1e-3: 1e-4 learns no style on the bundled base; README)
 ROUND2 = RoundConfig(steps=300, lr=1e-4, checkpoint_every=100)  # paper: rank 32, unshared
 SAMPLE = {**DEMO_SAMPLE, "steps": 24, "num_images": 2, "seed": 1000}  # over the base's sampling.json
 SIMULATED = "simulated-human"

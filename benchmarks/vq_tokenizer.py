@@ -1,4 +1,4 @@
-"""A learned VQ tokenizer for the emoji world (issue 18, lever 2: tokens that carry shape).
+"""A learned VQ tokenizer for the emoji world: tokens that carry shape.
 
 Trains diffusers' `VQModel` with f=4 at 32 px (8 x 8 = 64 tokens per image, against the bundled
 patch k-means tokenizer's 16 x 16 = 256 tokens of 2 x 2 pixels) on the pretraining split and its

@@ -1,4 +1,4 @@
-"""The hostile-user pass (issue 15), case by case, on the tiny random base: each command below is
+"""The hostile-user pass, case by case, on the tiny random base: each command below is
 refused with exit 2 and one line that names the file, the value and the fix (no traceback), before
 any work, and leaves every file as it was: nothing lost, nothing mislabeled, nothing left behind."""
 

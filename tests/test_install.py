@@ -1,4 +1,4 @@
-"""The bundled models travel with the package (issue 17.2): a wheel built from the repository,
+"""The bundled models travel with the package: a wheel built from the repository,
 installed into a fresh venv, finds the default base and the scorers outside the checkout; an
 install without them says how to get them instead of running on something else."""
 

@@ -1,4 +1,4 @@
-"""Progress bars (issue 17.6): a bar on a terminal; in a log, one line per tenth, no carriage returns."""
+"""Progress bars: a bar on a terminal; in a log, one line per tenth, no carriage returns."""
 
 import io
 

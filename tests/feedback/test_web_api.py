@@ -163,7 +163,7 @@ def test_a_folder_that_is_not_a_pool_is_a_one_line_error(tmp_path):
         create_app(tmp_path)
 
 
-# --- issue 15, case 14: another site, a frame, a huge body, a truthy string ------------------
+# --- hostile requests: another site, a frame, a huge body, a truthy string ------------------
 
 
 def test_a_pick_sent_by_another_site_is_refused(client, pool_dir):

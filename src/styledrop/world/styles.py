@@ -12,8 +12,8 @@ Left out: ``@svgmoji/blob`` (Blobmoji) holds no drawings, only code that loads s
 CDN at run time; ``@iconify-json/noto``, ``twemoji``, ``fluent-emoji*`` and ``openmoji`` repeat
 sets already here (and the last two would leak the held-out styles).
 
-Issue 3 also named ``@lobehub/fluent-emoji-3d@1.1.0`` (integrity ``sha512-Wlq2lVSt...3h7g==``,
-its only version) as a "Fluent 3D" set. Its 256 px WebPs turned out to be the Fluent *Color*
+Also left out: ``@lobehub/fluent-emoji-3d@1.1.0`` (integrity ``sha512-Wlq2lVSt...3h7g==``,
+its only version), sold as a "Fluent 3D" set. Its 256 px WebPs turned out to be the Fluent *Color*
 design, the same drawings as ``fluentui-emoji``'s ``icons/modern`` (mean absolute difference
 6.5/255 at 64 px over the vocabulary, against 14.0 between Fluent flat and modern), not
 Microsoft's 3D renders. As a sixth set it would add no new style and would leak every held-out

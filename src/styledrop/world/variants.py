@@ -2,10 +2,10 @@
 
 Four real design languages (Noto, Twemoji, Fluent flat, Fluent modern) are too few points for a
 small base to learn a *space* of styles: it memorises four, and a one-image adapter has nowhere to
-move (models/emoji-base/README.md, issue 4). A web-scale base such as Muse has seen outlined
+move (models/emoji-base/README.md). A web-scale base such as Muse has seen outlined
 cartoons, line art, silhouettes and posters of every object; these variants give the emoji base
-the same axes, drawn by generic image operations from the pretraining sets only (issue 3 allows
-palette shifts, posterize, outline-only; nothing here ever reads a held-out set).
+the same axes, drawn by generic image operations from the pretraining sets only (palette shifts,
+posterize, outline-only; nothing here ever reads a held-out set).
 
 Each variant maps a 64 px RGB image composited on white to a 64 px RGB image; the caller resizes
 to the training resolution. Lines are drawn at 64 px so that they survive as ~1.5 px at 32 px.
