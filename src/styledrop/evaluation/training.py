@@ -19,7 +19,6 @@ output folder. The final weights are those of the last step: the evaluation imag
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -34,6 +33,7 @@ from styledrop.config import jsonable
 from styledrop.errors import StyleDropError
 from styledrop.files import atomic_path
 from styledrop.training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from styledrop.training.schedule import warmup_cosine
 from styledrop.evaluation.accuracy import evaluate
 from styledrop.evaluation.captions import STYLE_FREE, CaptionTable, caption_table
 from styledrop.evaluation.data import Augment, augment, load_scorer_data
@@ -63,14 +63,6 @@ class ScorerTrainSettings:
     eval_seed: int = 0  # which (content, style) images are held out (`data.evaluation_pairs`)
     checkpoint_every: int = 50
     eval_every: int = 200  # monitoring only; never used to choose weights
-
-
-def learning_rate(step: int, settings: ScorerTrainSettings) -> float:
-    """Linear warm-up, then cosine decay to zero at `settings.steps`."""
-    if step < settings.warmup_steps:
-        return settings.lr * (step + 1) / settings.warmup_steps
-    progress = (step - settings.warmup_steps) / max(1, settings.steps - settings.warmup_steps)
-    return settings.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
 def pooled_positive_loss(logits: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
@@ -203,7 +195,7 @@ def train_scorers(
         images, keeps_style = augment(train.images[rows], settings.augment, generator)
         style = torch.where(keeps_style, train.style[rows], STYLE_FREE)
         for group in optimizer.param_groups:
-            group["lr"] = learning_rate(state.step, settings)
+            group["lr"] = warmup_cosine(state.step, settings.lr, settings.warmup_steps, settings.steps)
         losses = scorer_losses(model, images, style, train.content[rows], table,
                                caption_embeddings, settings, generator)
         optimizer.zero_grad(set_to_none=True)

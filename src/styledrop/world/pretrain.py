@@ -31,7 +31,6 @@ base onto the new codebook (`starting_point`).
 from __future__ import annotations
 
 import json
-import math
 import random
 import time
 from dataclasses import asdict, dataclass, replace
@@ -53,6 +52,7 @@ from ..text.minilm import MiniLMTextEncoder
 from ..tokenizer import ImageTokenizer, load_tokenizer_folder, same_tokenizer
 from ..training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from ..training.masking import mask_tokens
+from ..training.schedule import warmup_cosine
 from .manifest import ManifestRecord, load_manifest
 from .starting_point import current_layout, init_tokenizer, load_init_weights, named_tokenizer
 from .styles import STYLE_WORDS
@@ -161,13 +161,6 @@ def variant_images(records: list[ManifestRecord], variants: tuple[str, ...], siz
         return torch.empty(0, 3, size, size), owners
     images = [render_variant(Image.open(r.paths[max(r.paths)]).convert("RGB"), v, size) for r, v in owners]
     return torch.stack([image_to_tensor(image) for image in images]), owners
-
-
-def lr_at(step: int, config: PretrainConfig) -> float:
-    if step < config.warmup:
-        return config.lr * (step + 1) / config.warmup
-    progress = (step - config.warmup) / max(1, config.steps - config.warmup)
-    return config.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
 @dataclass
@@ -310,7 +303,7 @@ def train_transformer(data: TrainingSet, text: TextEmbedding, work_dir: Path, co
                 config = replace(config, steps=max(step + 1, step + int(rate * left)))
                 bar.total = config.steps
         for group in optimizer.param_groups:
-            group["lr"] = lr_at(step, config)
+            group["lr"] = warmup_cosine(step, config.lr, config.warmup, config.steps)
         picker.seed(config.seed * 1_000_003 + step)
         from_variants = torch.rand(config.batch_size, generator=generator) < share
         pick = torch.where(from_variants,
