@@ -34,7 +34,7 @@ from diffusers import AmusedScheduler, UVit2DModel, VQModel
 
 from . import bundled
 from .errors import StyleDropError
-from .files import atomic_write_text, read_json_object
+from .files import current_umask, read_json_object
 from .position import LEGACY_FILE, PositionalUVit2DModel
 from .text import TextEncoder
 from .tokenizer import ImageTokenizer, VQTokenizer
@@ -237,7 +237,7 @@ def save_base(base: BaseModel, path: Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    os.chmod(temp, 0o755)  # mkdtemp's 0o700 would hide the base from other users
+    os.chmod(temp, 0o777 & ~current_umask())  # mkdtemp's 0o700 would hide the base from other users
     try:
         _write_base(base, temp)
         if not path.exists():

@@ -47,6 +47,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     except OSError as err:
         raise cannot_write(path, err.errno, err.strerror or str(err)) from err
     os.close(handle)
+    os.chmod(temp_name, 0o666 & ~current_umask())  # mkstemp's 0o600 would hide the file from other users
     try:
         yield Path(temp_name)
         os.replace(temp_name, path)
@@ -56,6 +57,13 @@ def atomic_path(path: Path) -> Iterator[Path]:
         raise cannot_write(path, err.errno, err.strerror) from err
     finally:
         Path(temp_name).unlink(missing_ok=True)
+
+
+def current_umask() -> int:
+    """The process's file-creation mask (read by setting it, so set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
