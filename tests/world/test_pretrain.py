@@ -280,3 +280,14 @@ def test_pretrain_over_a_vqmodel_folder_makes_a_diffusers_vq_base(tmp_path, fake
     with pytest.raises(StyleDropError, match="holds another tokenizer"):
         pretrain_base(data, tmp_path / "w", tmp_path / "w-base", replace(config, tokenizer=str(tmp_path / "vq2")),
                       show_progress=False)
+
+
+def test_resume_refuses_another_recipe_but_takes_other_machine_settings(tmp_path, fake_packages):
+    data = tmp_path / "emoji"
+    build(data, fake_packages)
+    config = PretrainConfig(steps=2, **TINY)
+    pretrain_base(data, tmp_path / "w", tmp_path / "w-base", config, show_progress=False)
+    with pytest.raises(StyleDropError, match=r"the recipe changed since it was written \(lr\); .*--restart"):
+        pretrain_base(data, tmp_path / "w", tmp_path / "w-base", replace(config, steps=4, lr=5e-4), show_progress=False)
+    moved = replace(config, steps=4, checkpoint_every=1)  # more steps, another checkpoint cadence
+    assert pretrain_base(data, tmp_path / "w", tmp_path / "w-base", moved, show_progress=False)["steps"] == 4

@@ -32,7 +32,7 @@ from safetensors.torch import save_file
 from styledrop.config import jsonable
 from styledrop.errors import StyleDropError
 from styledrop.files import atomic_path
-from styledrop.training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from styledrop.training.checkpoint import Checkpoint, changed_settings, load_checkpoint, save_checkpoint
 from styledrop.training.schedule import warmup_cosine
 from styledrop.evaluation.accuracy import evaluate
 from styledrop.evaluation.captions import STYLE_FREE, CaptionTable, caption_table
@@ -251,9 +251,9 @@ def _save_checkpoint(path, model, optimizer, state: _State, settings, elapsed: f
 
 def _load_checkpoint(path, model, optimizer, settings) -> tuple[_State, float]:
     ckpt = load_checkpoint(path)
-    if ckpt.settings != jsonable(asdict(settings)):
+    if changed := changed_settings(ckpt.settings, jsonable(asdict(settings))):
         raise StyleDropError(
-            f"{path} was written with other settings; use the same settings to resume, or "
+            f"{path} was written with other settings ({', '.join(changed)}); use the same settings to resume, or "
             "delete the checkpoint to start over"
         )
     model.load_state_dict(ckpt.weights)

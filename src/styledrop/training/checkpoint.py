@@ -3,6 +3,10 @@
 Written atomically (temp file + rename), so a crash leaves the previous checkpoint intact;
 resuming restores everything the loop's randomness and updates depend on, so a resumed run ends
 with exactly the weights of an uninterrupted one (tests/test_training.py).
+
+One resume rule for every training here (`changed_settings`): the recipe must match the
+checkpoint's; the machine settings (where it runs, how many threads, how often it checkpoints,
+how often it reports) may change, and so may the step count, which is how a run is extended.
 """
 
 from __future__ import annotations
@@ -15,6 +19,15 @@ import torch
 
 from ..errors import StyleDropError
 from ..files import read_safetensors, write_safetensors
+
+
+MACHINE_SETTINGS = frozenset({"device", "threads", "checkpoint_every", "eval_every"})
+
+
+def changed_settings(saved: dict, current: dict, *, may_change: frozenset[str] = frozenset({"steps"})) -> list[str]:
+    """Names of the recipe settings in which `current` differs from a checkpoint's `saved` ones."""
+    free = MACHINE_SETTINGS | may_change
+    return sorted(k for k in set(saved) | set(current) if k not in free and saved.get(k) != current.get(k))
 
 
 def checkpoint_path(out: Path) -> Path:

@@ -41,7 +41,7 @@ import torch.nn.functional as F
 
 from ..base import AESTHETIC_SCORE, BaseModel, save_base
 from ..captions import style_caption
-from ..config import save_settings
+from ..config import jsonable, save_settings
 from ..errors import StyleDropError
 from ..images import image_to_tensor
 from ..patch_tokenizer import PatchKMeansTokenizer, psnr
@@ -50,7 +50,7 @@ from ..progress import progress_bar
 from ..text import TextEmbedding
 from ..text.minilm import MiniLMTextEncoder
 from ..tokenizer import ImageTokenizer, load_tokenizer_folder, same_tokenizer
-from ..training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from ..training.checkpoint import Checkpoint, changed_settings, load_checkpoint, save_checkpoint
 from ..training.masking import mask_tokens
 from ..training.schedule import warmup_cosine
 from .manifest import ManifestRecord, load_manifest
@@ -281,6 +281,10 @@ def train_transformer(data: TrainingSet, text: TextEmbedding, work_dir: Path, co
         load_init_weights(transformer, Path(config.init), work_dir / "vqvae")
     if resume and ckpt_file.exists():
         ckpt = load_checkpoint(ckpt_file)
+        saved = jsonable(asdict(PretrainConfig())) | ckpt.settings  # a field newer than the run had its default
+        if changed := changed_settings(saved, jsonable(asdict(config))):
+            raise StyleDropError(f"cannot resume from {ckpt_file}: the recipe changed since it was written "
+                                 f"({', '.join(changed)}); use the same settings, or pass --restart to start over")
         weights, optimizer_state = current_layout(ckpt.weights, ckpt.optimizer, transformer)
         transformer.load_state_dict(weights)
         optimizer.load_state_dict(optimizer_state)
