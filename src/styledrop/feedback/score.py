@@ -11,39 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-from PIL import Image
-
 from ..errors import StyleDropError
+from ..evaluation.clip import ClipScorer
 from ..images import load_image
 from .manifest import PoolImage, read_pool_info, update_manifest
-
-
-class ClipScorer:
-    """CLIP image-text and image-image cosines (transformers' CLIPModel, loaded from a folder)."""
-
-    def __init__(self, folder: Path):
-        from transformers import CLIPModel, CLIPProcessor
-
-        try:
-            self.model = CLIPModel.from_pretrained(folder).eval()
-            self.processor = CLIPProcessor.from_pretrained(folder)
-        except OSError as err:
-            raise StyleDropError(f"--scorer clip:{folder}: not a CLIP model folder ({err})") from err
-
-    @torch.no_grad()
-    def _images(self, images: list[Image.Image]) -> torch.Tensor:
-        pixels = self.processor(images=images, return_tensors="pt")["pixel_values"]
-        return torch.nn.functional.normalize(self.model.get_image_features(pixel_values=pixels), dim=-1)
-
-    @torch.no_grad()
-    def text_scores(self, images: list[Image.Image], prompts: list[str]) -> list[float]:
-        batch = self.processor(text=prompts, return_tensors="pt", padding=True, truncation=True)
-        text = torch.nn.functional.normalize(self.model.get_text_features(**batch), dim=-1)
-        return (self._images(images) * text).sum(-1).tolist()
-
-    def style_scores(self, images: list[Image.Image], reference: Image.Image) -> list[float]:
-        return (self._images(images) @ self._images([reference])[0]).tolist()
 
 
 def scorer_from_spec(spec: str | None):
