@@ -49,6 +49,55 @@ RUNS = "runs.json"
 PART_BYTES = 15 * 2**20  # the device gives back files of 16 MiB at most
 
 
+def pruned_weights(encoder, input_ids: torch.Tensor, dtype: torch.dtype = torch.float16) -> tuple[dict, dict]:
+    """MiniLM's weights with only the word-embedding rows that `input_ids` use, and its config.
+
+    About half of MiniLM is its 30,522-row word-embedding table; the GPU machine only has to
+    encode known prompts, so it needs only the rows of the word pieces in them: `PrunedMiniLM`
+    rebuilds an encoder that gives the same states.
+    """
+    from styledrop.text.minilm import WORD_TABLE
+
+    weights = {k: v.to(dtype) for k, v in encoder.model.state_dict().items()}
+    table = weights.pop(WORD_TABLE)
+    used = torch.unique(input_ids)
+    weights["pruned/rows"], weights["pruned/ids"] = table[used], used
+    return weights, encoder.model.config.to_dict()
+
+
+class PrunedMiniLM:
+    """MiniLM rebuilt from `pruned_weights`: encodes pre-tokenized prompts only."""
+
+    def __init__(self, weights: dict[str, torch.Tensor], config: dict):
+        from transformers import BertConfig, BertModel
+
+        from styledrop.text.minilm import WORD_TABLE
+
+        weights = dict(weights)
+        rows, ids = weights.pop("pruned/rows"), weights.pop("pruned/ids")
+        self.model = BertModel(BertConfig(**config), add_pooling_layer="pooler.dense.weight" in weights)
+        table = torch.zeros(config["vocab_size"], rows.shape[1])
+        table[ids.long()] = rows.float()
+        weights = {k: v.float() for k, v in weights.items()} | {WORD_TABLE: table}
+        self.model.load_state_dict(weights)
+        self.model.eval().requires_grad_(False)
+
+    def to(self, device: torch.device | str) -> PrunedMiniLM:
+        self.model.to(device)
+        return self
+
+    @torch.no_grad()
+    def encode_tokens(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, batch: int = 1024):
+        from styledrop.text import TextEmbedding
+        from styledrop.text.minilm import encode_batch
+
+        device = next(self.model.parameters()).device
+        parts = [encode_batch(self.model, {"input_ids": input_ids[i:i + batch].long().to(device),
+                                           "attention_mask": attention_mask[i:i + batch].long().to(device)})
+                 for i in range(0, len(input_ids), batch)]
+        return TextEmbedding(torch.cat([p.states for p in parts]), torch.cat([p.pooled for p in parts]))
+
+
 def read_runs(path: Path) -> list[dict]:
     runs = tomllib.loads(path.read_text())["run"]
     known = {f.name for f in fields(PretrainConfig)} | {"name", "time_budget", "tokenizer"}
@@ -103,7 +152,7 @@ def cmd_pack(args) -> None:
         run["pack"] = packs[key]
         run["tokenizer"] = f"work-{list(packs).index(key)}/vqvae"  # inside the pack: unpack writes it to the base
         run["settings"] = asdict(config)
-    weights, config = encoder.pruned_weights(torch.cat([i.flatten() for i in all_ids]))
+    weights, config = pruned_weights(encoder, torch.cat([i.flatten() for i in all_ids]))
     save_file(weights, str(args.out / MINILM), metadata={"config": json.dumps(config)})
     (args.out / RUNS).write_text(json.dumps(runs, indent=2, default=list))
     size = sum(f.stat().st_size for f in args.out.glob("*.safetensors"))
@@ -138,8 +187,6 @@ def save_parts(state: dict[str, torch.Tensor], out: Path, name: str, meta: dict[
 
 
 def cmd_train_one(args) -> None:
-    from styledrop.text.minilm import PrunedMiniLM
-
     run = next(r for r in json.loads((args.pack / RUNS).read_text()) if r["name"] == args.name)
     config = PretrainConfig(**(run["settings"] | {"variants": tuple(run["settings"]["variants"])}))
     device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import load_file
 
 from styledrop.base import load_base
-from styledrop.text.minilm import MiniLMTextEncoder, PrunedMiniLM
+from styledrop.text.minilm import MiniLMTextEncoder
 from styledrop.world.pretrain import PretrainConfig, prepare_training_set
 
 from .test_emoji_dataset import build
@@ -28,14 +28,16 @@ def load_script():
 
 
 def test_pruned_minilm_encodes_known_prompts_exactly():
+    script = load_script()
+    pruned_weights, PrunedMiniLM = script.pruned_weights, script.PrunedMiniLM
     encoder = MiniLMTextEncoder(max_length=16)
     prompts = ["A cow in twemoji outlined style", "", "A musical keyboard in noto style"]
     full, batch = encoder.encode(prompts), encoder.tokenize(prompts)
-    weights, config = encoder.pruned_weights(batch["input_ids"], torch.float32)
+    weights, config = pruned_weights(encoder, batch["input_ids"], torch.float32)
     assert len(weights["pruned/ids"]) < 30  # a few word pieces instead of 30,522 rows
     pruned = PrunedMiniLM(weights, config).encode_tokens(batch["input_ids"], batch["attention_mask"], batch=2)
     assert torch.equal(pruned.states, full.states) and torch.equal(pruned.pooled, full.pooled)
-    half = PrunedMiniLM(*encoder.pruned_weights(batch["input_ids"])).encode_tokens(**batch)
+    half = PrunedMiniLM(*pruned_weights(encoder, batch["input_ids"])).encode_tokens(**batch)
     assert (half.pooled - full.pooled).abs().max() < 1e-2  # fp16 transport: close, not equal
 
 
