@@ -4,6 +4,7 @@ bad input refused with one line naming the file or value (exit 2, no traceback).
 import json
 
 import numpy as np
+import torch
 import pytest
 from PIL import Image
 from safetensors.torch import load_file
@@ -187,3 +188,78 @@ def test_style_descriptor_rules():
     assert style_descriptor(["A cow"], "sks") == "sks"
     with pytest.raises(StyleDropError):
         style_descriptor(["A cow in [V] style", "A pig in [W] style"], None)
+
+
+@pytest.mark.parametrize("kind", ["adain", "full"])
+def test_adain_and_full_fine_tune_train_generate_and_info(kind, tiny_base_dir, style_png, tmp_path, capsys):
+    from styledrop.base import load_base
+
+    adapter = tmp_path / f"{kind}.safetensors"
+    code, out, err = run(capsys, "train", "--base", tiny_base_dir, "--image", style_png, "--caption",
+                         "A flag in [V] style", "--out", adapter, "--steps", 4, "--lr", 0.01, "--adapter-kind", kind)
+    assert code == 0, err
+    base = load_base(tiny_base_dir)
+    transformer_parameters = sum(p.numel() for p in base.transformer.parameters())
+    saved = load_adapter_file(adapter)
+    assert saved.config.kind == kind and saved.base_hash == base.transformer_hash()
+    tuned = sum(t.numel() for t in saved.tensors.values())
+    assert f"{tuned:,} trainable parameters" in out
+    if kind == "full":  # every weight, and they moved
+        assert tuned == transformer_parameters and "100.000% of the base" in out
+        assert any(not torch.equal(saved.tensors[k], v) for k, v in base.transformer.state_dict().items())
+    else:
+        assert tuned == 2 * 3 * base.transformer.config.num_hidden_layers * base.transformer.config.hidden_size
+
+    images = tmp_path / "images"
+    code, _, err = run(capsys, "generate", "--base", tiny_base_dir, "--adapter", adapter, "--prompt",
+                       "A cow in [V] style", "--num-images", 2, "--steps", 3, "--out", images)
+    assert code == 0, err
+    assert len(list(images.glob("0*.png"))) == 2
+    code, out, _ = run(capsys, "info", adapter)
+    info = json.loads(out)
+    assert code == 0 and info["kind"].startswith(kind) and info["parameters"] == tuned
+    assert ("not an adapter" in info["kind"]) == (kind == "full")
+    code, out, _ = run(capsys, "info", tiny_base_dir)
+    counts = json.loads(out)["trainable_parameters"]
+    assert counts["adain"] == (tuned if kind == "adain" else counts["adain"])
+    assert counts["full fine-tune (not an adapter)"] == transformer_parameters
+
+
+def test_style_image_at_scale_zero_draws_plain_generation(tiny_base_dir, style_png, tmp_path, capsys):
+    common = ["generate", "--base", tiny_base_dir, "--prompt", "A cow in [V] style", "--prompt", "A piano",
+              "--steps", 4, "--seed", 2]
+    assert run(capsys, *common, "--out", tmp_path / "plain")[0] == 0
+    shared = ["--style-image", style_png, "--style-image-caption", "A flag in [V] style"]
+    code, _, err = run(capsys, *common, *shared, "--style-image-scale", 0, "--out", tmp_path / "zero")
+    assert code == 0, err
+    code, _, err = run(capsys, *common, *shared, "--out", tmp_path / "one")
+    assert code == 0, err
+    record = json.loads((tmp_path / "one" / "generation.json").read_text())
+    assert record["style_image"]["caption"] == "A flag in [V] style" and record["sampler"]["style_image_scale"] == 1.0
+    pictures = {name: [np.asarray(Image.open(tmp_path / name / r["file"])) for r in record["images"]]
+                for name in ("plain", "zero", "one")}
+    assert all(np.array_equal(a, b) for a, b in zip(pictures["plain"], pictures["zero"]))
+    assert not all(np.array_equal(a, b) for a, b in zip(pictures["plain"], pictures["one"]))
+
+
+BAD_STYLE_IMAGE = {
+    "missing style image": (["--style-image", "{tmp}/nope.png", "--style-image-caption", "A x in [V] style"],
+                            "nope.png"),
+    "text as style image": (["--style-image", "{tmp}/text.png", "--style-image-caption", "A x in [V] style"],
+                            "text.png"),
+    "no caption": (["--style-image", "{style}"], "--style-image-caption"),
+    "with an adapter": (["--style-image", "{style}", "--style-image-caption", "A x in [V] style",
+                         "--adapter", "{tmp}/a.safetensors"], "drop --adapter"),
+    "scale without image": (["--style-image-scale", "0.5"], "give --style-image"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_STYLE_IMAGE, ids=list(BAD_STYLE_IMAGE))
+def test_bad_style_image_inputs_exit_2_with_one_line(case, tiny_base_dir, style_png, tmp_path, capsys):
+    (tmp_path / "text.png").write_text("not an image")
+    extra, expected = BAD_STYLE_IMAGE[case]
+    args = [a.format(tmp=tmp_path, style=style_png) for a in extra]
+    code, _, err = run(capsys, "generate", "--base", tiny_base_dir, "--prompt", "A cow", *args, "--out", tmp_path / "o")
+    assert code == 2
+    assert expected in err and "Traceback" not in err and err.count("\n") == 1, err
+    assert not (tmp_path / "o").exists()

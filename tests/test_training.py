@@ -41,7 +41,33 @@ def test_fifty_steps_drive_the_loss_well_below_its_start(tiny_base, tmp_path):
     assert result.trainable_parameters < 0.2 * result.base_parameters
 
 
-@pytest.mark.parametrize("kind", ["styledrop", "lora"])
+@pytest.mark.parametrize("kind", ["styledrop", "lora", "adain"])
+def test_adapter_kinds_learn_and_leave_the_base_untouched(tiny_base, tmp_path, kind):
+    from styledrop.base import hash_state_dict
+
+    config = TrainConfig(steps=30, lr=3e-2, batch_size=8, checkpoint_every=30, seed=0, adapter_kind=kind)
+    result = train_adapter(tiny_base, style_image(tiny_base), ["A square in [V] style"], config,
+                           tmp_path / "a.safetensors", show_progress=False)
+    assert sum(result.losses[-5:]) < sum(result.losses[:5])
+    assert hash_state_dict(tiny_base.transformer.state_dict()) == tiny_base.transformer_hash()
+
+
+def test_full_fine_tune_learns_more_than_an_adapter_and_gives_the_base_back(tiny_base, tmp_path):
+    from styledrop.base import hash_state_dict
+
+    losses = {}
+    for kind in ("styledrop", "full"):
+        config = TrainConfig(steps=30, lr=1e-2, batch_size=8, checkpoint_every=30, seed=0, adapter_kind=kind)
+        result = train_adapter(tiny_base, style_image(tiny_base), ["A square in [V] style"], config,
+                               tmp_path / f"{kind}.safetensors", show_progress=False)
+        losses[kind] = sum(result.losses[-5:]) / 5
+        assert hash_state_dict(tiny_base.transformer.state_dict()) == tiny_base.transformer_hash()
+    assert result.trainable_parameters == result.base_parameters  # every weight of the transformer
+    assert losses["full"] < losses["styledrop"], losses
+    assert not any(p.requires_grad for p in tiny_base.transformer.parameters())
+
+
+@pytest.mark.parametrize("kind", ["styledrop", "lora", "adain", "full"])
 def test_resume_is_exact(tiny_base_dir, tmp_path, kind, monkeypatch):
     from styledrop.base import load_base
     from styledrop.training import loop
@@ -125,3 +151,29 @@ def test_kill_9_mid_run_then_resume_ends_equal_to_an_uninterrupted_run(tiny_base
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert not checkpoint_path(killed).exists() and not checkpoint_path(straight).exists()  # both finished
     assert not list(tmp_path.glob(".*.tmp"))  # a write the kill cut short left nothing behind
+
+
+def test_round_two_runs_unchanged_on_an_adain_round_one(tiny_base, tmp_path):
+    """The pool is drawn with the round-1 AdaIN adapter (two-scale guidance, the reference it recorded);
+    the picks train an AdaIN round 2."""
+    from styledrop.adapters.io import load_adapter_file
+    from styledrop.feedback.manifest import read_manifest, set_pick
+    from styledrop.feedback.pool import make_pool
+    from styledrop.feedback.rounds import RoundConfig, train_round
+    from styledrop.pipeline import SampleConfig
+
+    round1 = tmp_path / "r1.safetensors"
+    train_adapter(tiny_base, style_image(tiny_base), ["A square in [V] style"],
+                  TrainConfig(steps=3, lr=1e-2, adapter_kind="adain"), round1, style_descriptor="[V]",
+                  show_progress=False)
+    pool = tmp_path / "pool"
+    images = make_pool(tiny_base, round1, None, ["A cow in [V] style", "A car in [V] style"], 2,
+                       SampleConfig(steps=3, style_scale=1.0, content_scale=2.0), pool, show_progress=False)
+    for image in images[::2]:
+        set_pick(pool, image.id, True, "human")
+    result = train_round(tiny_base, pool, "human", tmp_path / "r2.safetensors",
+                         RoundConfig(steps=2, lr=1e-2, adapter_kind="adain"), show_progress=False)
+    round2 = load_adapter_file(tmp_path / "r2.safetensors")
+    assert round2.config.kind == "adain" and round2.lineage["round"] == 2
+    assert round2.lineage["parent_hash"] == load_adapter_file(round1).content_hash()
+    assert round2.captions[:2] == [i.prompt for i in read_manifest(pool)[::2]] and len(result.losses) == 2

@@ -14,12 +14,14 @@ import re
 import sys
 import warnings
 from pathlib import Path
+from typing import get_args
 
 import torch
 
 from . import __version__
 from .bundled import default_base
 from .config import load_settings, save_settings
+from .adapters.base import AdapterKind
 from .errors import StyleDropError, StyleDropWarning, one_line
 from .pipeline import sampler_settings
 from .training.loop import TrainConfig
@@ -66,7 +68,8 @@ def cmd_train(args) -> int:
                            keep_checkpoint=args.keep_checkpoint)
     save_settings(config, out.with_name(out.name.removesuffix(".safetensors") + ".train.json"))
     first, last = result.losses[: min(20, len(result.losses))], result.losses[-20:]
-    print(f"wrote {out}: {result.trainable_parameters:,} trainable parameters "
+    what = " (a full fine-tune of the transformer, not an adapter)" if config.adapter_kind == "full" else ""
+    print(f"wrote {out}{what}: {result.trainable_parameters:,} trainable parameters "
           f"({100 * result.trainable_parameters / result.base_parameters:.3f}% of the base), "
           f"loss {sum(first) / len(first):.3f} -> {sum(last) / len(last):.3f}")
     return 0
@@ -79,6 +82,7 @@ def cmd_generate(args) -> int:
 
     if len(args.adapter or []) > 2:
         raise StyleDropError("give at most two --adapter files: a style adapter, then a subject adapter")
+    style_image = style_image_flags(args)
     files = [load_adapter_file(p) for p in args.adapter or []]
     from .training.loop import pick_device
 
@@ -86,13 +90,37 @@ def cmd_generate(args) -> int:
     config = sampler_settings(base, args.config, {
         "steps": args.steps, "seed": args.seed, "num_images": args.num_images, "style_scale": args.style_scale,
         "content_scale": args.content_scale, "negative_prompt": args.negative_prompt, "temperature": args.temperature,
-        "token_temperature": args.token_temperature, "subject_weight": args.subject_weight, "batch_size": args.batch_size})
+        "token_temperature": args.token_temperature, "subject_weight": args.subject_weight, "batch_size": args.batch_size,
+        "style_image_scale": args.style_image_scale})
     out = Path(args.out)
     results = generate_to_folder(base, args.prompt, config, out, style=files[0] if files else None,
-                                 subject=files[1] if len(files) > 1 else None)
+                                 subject=files[1] if len(files) > 1 else None, style_image=style_image)
     save_settings(config, out / "config.json")
     print(f"wrote {len(results)} images, grid.png and generation.json to {out}")
     return 0
+
+
+def style_image_flags(args):
+    """The StyleImage of `--style-image` and `--style-image-caption`, checked before any model loads; or None."""
+    from .generation import StyleImage, refuse_style_image_with_adapter
+    from .images import load_image
+
+    if args.style_image is None:
+        if args.style_image_scale is not None or args.style_image_caption is not None:
+            raise StyleDropError("--style-image-scale and --style-image-caption belong to shared attention: "
+                                 "give --style-image IMG too")
+        return None
+    if args.adapter:
+        refuse_style_image_with_adapter(args.style_image)
+    caption = (args.style_image_caption or "").strip()
+    if not caption:
+        raise StyleDropError(f"--style-image {args.style_image} needs --style-image-caption, the image's caption as "
+                             "`train --caption` takes it, e.g. --style-image-caption 'A watermelon in [V] style'")
+    try:
+        image = load_image(args.style_image)
+    except StyleDropError as err:
+        raise StyleDropError(f"--style-image: {err}") from None
+    return StyleImage(Path(args.style_image), image, caption)
 
 
 def cmd_info(args) -> int:
@@ -102,11 +130,13 @@ def cmd_info(args) -> int:
     path = Path(args.path)
     hub_id = not path.exists() and HUB_ID.match(args.path) and not args.path.endswith(".safetensors")
     if path.is_dir() or hub_id or path == EMOJI_BASE:  # a missing bundled base: load_base says how to get it
+        from .adapters.factory import trainable_parameter_counts
         from .base import load_base
 
         base = load_base(path)
         params = sum(p.numel() for p in base.transformer.parameters())
         info = {"base": base.name, "text_encoder": base.text_encoder.kind, "transformer_parameters": params,
+                "trainable_parameters": trainable_parameter_counts(base.transformer),
                 "resolution": base.resolution, "token_grid": list(base.grid), "codebook_size": base.codebook_size,
                 "mask_id": base.mask_id, "transformer_hash": base.transformer_hash(),
                 "training_defaults": base.training or "none (the paper's: TrainConfig's defaults)",
@@ -115,7 +145,9 @@ def cmd_info(args) -> int:
         from .adapters.io import load_adapter_file
 
         file = load_adapter_file(path)
-        info = {"adapter": str(path), "kind": file.config.kind, "config": file.config.to_dict(),
+        kind = file.config.kind + (" (a full fine-tune of the transformer, not an adapter)"
+                                   if file.config.kind == "full" else "")
+        info = {"adapter": str(path), "kind": kind, "config": file.config.to_dict(),
                 "parameters": sum(t.numel() for t in file.tensors.values()), "hash": file.content_hash(),
                 "base_id": file.base_id, "base_hash": file.base_hash, "captions": file.captions,
                 "style_descriptor": file.style_descriptor, "training": file.training, "seed": file.seed,
@@ -182,7 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--steps", type=int, help=f"training steps ({recipe}: 1000)")
     train.add_argument("--lr", type=float, help=f"learning rate ({recipe}: 3e-5)")
     train.add_argument("--rank", type=int, help=f"adapter bottleneck width H ({recipe}: 4)")
-    train.add_argument("--adapter-kind", choices=["styledrop", "lora"])
+    train.add_argument("--adapter-kind", choices=list(get_args(AdapterKind)),
+                       help="styledrop (default: the paper's bottleneck), lora, adain (learned q/k statistics in "
+                            "self-attention), full (a full fine-tune of the transformer: an upper reference, not an "
+                            "adapter; the file holds every weight)")
     train.add_argument("--shared", action=argparse.BooleanOptionalAction, default=None,
                        help="styledrop adapter: share W_down/W_up across layers (paper round 1; default on)")
     train.add_argument("--batch-size", type=int)
@@ -214,6 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--content-scale", type=float, help="lambda_B, text fidelity (default 5)")
     gen.add_argument("--negative-prompt")
     gen.add_argument("--subject-weight", type=float, help="gamma for style + subject (default 0.6)")
+    gen.add_argument("--style-image", type=Path, help="training-free shared attention to this style image "
+                     "(StyleAligned), instead of an adapter; the 'adapter on' term of --style-scale")
+    gen.add_argument("--style-image-caption", help="the style image's caption, e.g. 'A watermelon in [V] style'")
+    gen.add_argument("--style-image-scale", type=float,
+                     help="weight of the shared attention (default 1: StyleAligned's; 0: none)")
     gen.add_argument("--batch-size", type=int)
     gen.add_argument("--device", default="auto")
     gen.add_argument("--config", type=Path, help="TOML file with a [generate] table")

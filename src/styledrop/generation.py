@@ -1,23 +1,32 @@
 """Generate images into a folder: one PNG per image, a grid, and `generation.json` that holds
-everything needed to redraw each image (base, adapters, sampler settings, prompt and seed).
+everything needed to redraw each image (base, adapters or style image, sampler settings, prompt
+and seed).
+
+A `StyleImage` instead of adapters draws with training-free shared attention to it
+(`adapters/shared_attention.py`): the image is tokenized once and runs as the batch's last row.
 
 The folder is checked before sampling; if a write fails (a full disk), the files this call wrote
 are removed again, so no folder is left with images that no `generation.json` describes."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from PIL import Image
+
 from . import __version__
-from .adapters.io import AdapterFile, attach_adapter_file
+from .adapters.base import ReferenceRow
+from .adapters.io import AdapterFile, attach_adapter_file, png_bytes
+from .adapters.shared_attention import SharedAttention
 from .base import BaseModel
 from .errors import StyleDropError
 from .files import atomic_write_text, check_writable_folder
 from .grid import make_grid
-from .images import save_png_atomic
+from .images import image_to_tensor, save_png_atomic, to_square
 from .pipeline import Generated, SampleConfig, StyleDropPipeline
 
 RECORD = "generation.json"
@@ -27,15 +36,48 @@ def slug(text: str, limit: int = 40) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit] or "image"
 
 
+@dataclass(frozen=True)
+class StyleImage:
+    """The reference of training-free shared attention: an image and its caption ('A watermelon in [V] style')."""
+
+    path: Path
+    image: Image.Image  # RGB, any size (centre-cropped to the base's resolution)
+    caption: str
+
+    def square_png(self, size: int) -> bytes:
+        return png_bytes(to_square(self.image, size))
+
+
+def refuse_style_image_with_adapter(path: Path) -> None:
+    raise StyleDropError(f"--style-image {path} is training-free shared attention and runs without an adapter; "
+                         "drop --adapter, or drop --style-image to draw with the adapter")
+
+
+def reference_row(base: BaseModel, style_image: StyleImage) -> ReferenceRow:
+    """The style image's tokens, once, at the base's resolution."""
+    pixels = image_to_tensor(to_square(style_image.image, base.resolution))[None].to(base.device)  # (1, 3, H, W)
+    return ReferenceRow(base.image_tokenizer.encode(pixels).flatten(), style_image.caption)
+
+
 def generate_to_folder(base: BaseModel, prompts: list[str], config: SampleConfig, out: Path, *,
                        style: AdapterFile | None = None, subject: AdapterFile | None = None,
-                       show_progress: bool = True) -> list[Generated]:
+                       style_image: StyleImage | None = None, show_progress: bool = True) -> list[Generated]:
     if not prompts or any(not p.strip() for p in prompts):
         raise StyleDropError("every --prompt must be a non-empty text, e.g. --prompt 'A cow in [V] style'")
+    if style_image is not None and (style or subject):
+        refuse_style_image_with_adapter(style_image.path)
+    full = [f for f in (style, subject) if f is not None and f.config.kind == "full"]
+    if full and style is not None and subject is not None:
+        raise StyleDropError(f"{full[0].path} is a full fine-tune (not an adapter), which cannot pair with a second "
+                             "--adapter; give it as the only --adapter")
     check_writable_folder(out)
     attached = []
     try:
-        style_adapter = attach_adapter_file(base, style, "style") if style else None
+        if style_image is not None:
+            style_adapter = SharedAttention(reference_row(base, style_image), config.style_image_scale)
+            style_adapter.attach(base.transformer)
+        else:
+            style_adapter = attach_adapter_file(base, style, "style") if style else None
         attached += [style_adapter] if style_adapter else []
         subject_adapter = attach_adapter_file(base, subject, "subject") if subject else None
         attached += [subject_adapter] if subject_adapter else []
@@ -52,6 +94,9 @@ def generate_to_folder(base: BaseModel, prompts: list[str], config: SampleConfig
         "base": {"id": base.name, "hash": base.transformer_hash()},
         "adapters": {role: {"path": str(f.path), "hash": f.content_hash(), "base_hash": f.base_hash}
                      for role, f in (("style", style), ("subject", subject)) if f is not None},
+        **({"style_image": {"path": str(style_image.path), "caption": style_image.caption,
+                            "sha256": hashlib.sha256(style_image.square_png(base.resolution)).hexdigest()[:16]}}
+           if style_image is not None else {}),
         "sampler": asdict(config),
         "grid": {"file": "grid.png", "rows": "prompts", "columns": "images per prompt"},
         "images": [{"file": name, "prompt": item.prompt, "seed": item.seed} for item, name in zip(results, names)],

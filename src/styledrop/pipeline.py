@@ -8,7 +8,10 @@ switched on per row by their gates (`adapters.gates`). For B images the rows are
     style + subject            [style@t, base@t, base@n, subj@t', base@t']   Eqs. 5-6
 
 where t is the prompt, n the negative prompt and t' the prompt without the style descriptor.
-Image i is drawn with its own generator seeded `seed + i`, so it can be redrawn alone.
+A style adapter that reads a reference row (shared attention to a style image,
+`adapters/shared_attention.py`) gets one more row at the end, [... , ref@caption]: the reference's
+tokens, fully known, never decoded; its logits are dropped. Image i is drawn with its own
+generator seeded `seed + i`, so it can be redrawn alone.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Literal
 
 import torch
 
-from .adapters.base import Adapter
+from .adapters.base import Adapter, ReferenceRow
 from .adapters.gates import gated
 from .base import BaseModel
 from .config import load_settings, setting
@@ -42,6 +45,7 @@ class SampleConfig:
     seed: int = 0
     schedule: Literal["cosine", "linear"] = "cosine"
     subject_weight: float = 0.6  # gamma, style + subject only (paper: 0.5-0.7)
+    style_image_scale: float = 1.0  # weight of the shared attention to a style image (0: none; 1: StyleAligned's)
     batch_size: int = setting(8, at_least=1)  # images decoded together
 
 
@@ -87,7 +91,10 @@ class StyleDropPipeline:
     def _plan(self, prompts: list[str], config: SampleConfig):
         """Text rows and gates for the batch, and how to combine the row blocks' logits."""
         adapters = [a for a in (self.style, self.subject) if a is not None]
-        unique = sorted({*prompts, config.negative_prompt, *(strip_style(p, self.style_descriptor) for p in prompts)})
+        reference = self.reference_row()
+        extra = [reference.caption] if reference is not None else []
+        unique = sorted({*prompts, config.negative_prompt, *(strip_style(p, self.style_descriptor) for p in prompts),
+                         *extra})
         table = dict(zip(unique, range(len(unique))))
         encoded = self.base.text_encoder.encode(unique).to(self.base.device)
 
@@ -111,14 +118,21 @@ class StyleDropPipeline:
                 subject = two_scale(out[3], out[4], out[2], config.style_scale, config.content_scale)
                 return mix(style, subject, config.subject_weight)
 
-        text = TextEmbedding.cat([texts(block) for block in blocks])
+        text = TextEmbedding.cat([texts(block) for block in (blocks + [extra] if extra else blocks)])
         on_block = {self.style: 0, self.subject: 3 if self.style is not None else 0}
         gates = {}
         for adapter in adapters:
-            gate = torch.zeros(len(blocks), b, device=self.base.device)
-            gate[on_block[adapter]] = 1
-            gates[adapter] = gate.flatten()
+            gate = torch.zeros(len(blocks) * b + len(extra), device=self.base.device)
+            gate[on_block[adapter] * b : (on_block[adapter] + 1) * b] = 1
+            gates[adapter] = gate
         return len(blocks), text, gates, combine
+
+    def reference_row(self) -> ReferenceRow | None:
+        """The style adapter's reference row (shared attention), or None; it cannot pair with a subject."""
+        reference = getattr(self.style, "reference", None)
+        if reference is not None and self.subject is not None:
+            raise ValueError("shared attention to a style image does not combine with a subject adapter")
+        return reference
 
     def sample_tokens(self, prompts: list[str], seeds: list[int], config: SampleConfig,
                       progress=None) -> torch.Tensor:
@@ -126,10 +140,13 @@ class StyleDropPipeline:
         (a bar from styledrop.progress) advances once per decoding step."""
         blocks, text, gates, combine = self._plan(prompts, config)
         b = len(prompts)
+        reference = self.reference_row()
+        extra = None if reference is None else reference.tokens.to(self.base.device).view(1, -1)  # (1, N)
 
         def logits_fn(tokens: torch.Tensor, _step: int) -> torch.Tensor:
-            logits = self.forward_rows(tokens.repeat(blocks, 1), text, gates)  # (blocks * B, N, V)
-            return combine(logits.split(b))
+            rows = tokens.repeat(blocks, 1) if extra is None else torch.cat([tokens.repeat(blocks, 1), extra])
+            logits = self.forward_rows(rows, text, gates)  # (blocks * B [+ 1], N, V)
+            return combine(logits[: blocks * b].split(b))
 
         # On the base's device: a CPU generator would pull every step's (B, N, V) probabilities back to the
         # CPU to draw from them (1.6 s per image for an aMUSEd-256-sized model on an H200). Images differ

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -10,7 +11,7 @@ from torch import nn
 
 from ..config import setting
 
-AdapterKind = Literal["styledrop", "lora"]
+AdapterKind = Literal["styledrop", "lora", "adain", "full"]  # "full" is a full fine-tune, not an adapter
 LORA_TARGETS = r"transformer_layers\.\d+\.(attn1|attn2)\.(to_q|to_k|to_v|to_out\.0)"
 
 
@@ -25,6 +26,15 @@ class AdapterConfig:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class ReferenceRow:
+    """A fully known image that an adapter reads in every forward pass (shared attention's style
+    image): the pipeline runs it as the batch's last row, with its caption, and never decodes it."""
+
+    tokens: torch.Tensor  # (N,) token ids, no [MASK]
+    caption: str
+
+
 class Adapter(nn.Module):
     """An adapter attached to one transformer. Only its own parameters are trainable.
 
@@ -33,6 +43,7 @@ class Adapter(nn.Module):
     """
 
     config: AdapterConfig
+    reference: ReferenceRow | None = None  # set by adapters that read a reference row
 
     def __init__(self):
         super().__init__()
@@ -57,8 +68,59 @@ class Adapter(nn.Module):
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.trainable_parameters())
 
+    def add_gated(self, output: torch.Tensor, delta: Callable[[slice | torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """output + gate[b] * delta on the rows whose gate is on; only those rows pay for the adapter.
+
+        `delta(rows)` returns the contribution for `output[rows]`: rows is `slice(None)` (gate None,
+        every row) or a (R',) index tensor."""
+        if self.gate is None:
+            return output + delta(slice(None))
+        rows = self.gate.nonzero().flatten()
+        gate = self.gate[rows].to(output.dtype).view(-1, *([1] * (output.dim() - 1)))
+        return output.index_add(0, rows, delta(rows) * gate)
+
     def scale_rows(self, delta: torch.Tensor) -> torch.Tensor:
         """Apply the per-row gate to an adapter's contribution (B, ...)."""
         if self.gate is None:
             return delta
         return delta * self.gate.to(delta.dtype).view(-1, *([1] * (delta.dim() - 1)))
+
+
+class SiteAdapter(Adapter):
+    """An adapter of its own parameters that changes the outputs of named sub-modules (`sites`)
+    through forward hooks, so the model's forward stays untouched: each site's output y becomes
+    y + gate * delta(site, y). Subclasses set `config` and `sites` and define `delta`."""
+
+    sites: list[str]
+
+    def __init__(self):
+        super().__init__()
+        self._handles: list = []
+
+    def delta(self, site: int, output: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def attach(self, transformer: nn.Module) -> None:
+        if self._handles:
+            raise RuntimeError("adapter is already attached")
+        modules = dict(transformer.named_modules())
+        for index, name in enumerate(self.sites):
+            def hook(_module, _args, output, index=index):
+                return self.add_gated(output, lambda rows: self.delta(index, output[rows]))
+
+            self._handles.append(modules[name].register_forward_hook(hook))
+        self.to(next(transformer.parameters()).device)
+
+    def detach(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+    def adapter_state(self) -> dict[str, torch.Tensor]:
+        return {name: p.detach() for name, p in self.named_parameters()}
+
+    def load_adapter_state(self, state: dict[str, torch.Tensor]) -> None:
+        self.load_state_dict(state, strict=True)
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        return list(self.parameters())

@@ -23,12 +23,40 @@ def new_adapter(config: AdapterConfig, transformer: nn.Module, generator: torch.
 
         adapter = LoraAdapter(config, name=name)
         adapter.attach(transformer, generator)
+    elif config.kind == "adain":
+        from .adain import AdaInAdapter, adain_sites
+
+        adapter = AdaInAdapter(config, transformer.config.hidden_size, adain_sites(transformer))
+        adapter.attach(transformer)
+    elif config.kind == "full":
+        from .full import FullFineTune
+
+        adapter = FullFineTune(config)
+        adapter.attach(transformer)
     else:
         raise ValueError(f"unknown adapter kind {config.kind!r}")
     return adapter
 
 
-def base_parameter_count(transformer: nn.Module, adapter: Adapter) -> int:
-    """Parameters of the frozen base, not counting LoRA tensors that peft placed inside it."""
-    own = {id(p) for p in adapter.trainable_parameters()}
-    return sum(p.numel() for p in transformer.parameters() if id(p) not in own)
+# What `styledrop info` compares on a base: the paper's two StyleDrop adapters, LoRA, AdaIN, and
+# the full fine-tune (not an adapter: the upper reference)
+COMPARED = {
+    "styledrop rank 4 shared (paper round 1)": AdapterConfig(kind="styledrop", rank=4, shared=True),
+    "styledrop rank 32 unshared (paper round 2)": AdapterConfig(kind="styledrop", rank=32, shared=False),
+    "lora rank 4": AdapterConfig(kind="lora", rank=4),
+    "adain": AdapterConfig(kind="adain"),
+    "full fine-tune (not an adapter)": AdapterConfig(kind="full"),
+}
+
+
+def trainable_parameter_counts(transformer: nn.Module) -> dict[str, int]:
+    """Trainable parameters of each kind in COMPARED on `transformer` (attached, counted, detached)."""
+    counts = {}
+    for label, config in COMPARED.items():
+        if config.kind == "full":  # no need to copy the model to count it
+            counts[label] = sum(p.numel() for p in transformer.parameters())
+            continue
+        adapter = new_adapter(config, transformer, torch.Generator().manual_seed(0))
+        counts[label] = adapter.num_parameters()
+        adapter.detach()
+    return counts

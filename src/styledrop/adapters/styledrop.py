@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import Adapter, AdapterConfig
+from .base import AdapterConfig, SiteAdapter
 
 SITE_MODULES = ("attn2", "ff")
 
@@ -29,7 +29,7 @@ def adapter_sites(transformer: nn.Module) -> list[str]:
     return [f"transformer_layers.{i}.{m}" for i in range(len(transformer.transformer_layers)) for m in SITE_MODULES]
 
 
-class StyleDropAdapter(Adapter):
+class StyleDropAdapter(SiteAdapter):
     def __init__(self, config: AdapterConfig, dim: int, sites: list[str], generator: torch.Generator | None = None):
         super().__init__()
         self.config, self.sites, self.dim = config, list(sites), dim
@@ -41,39 +41,9 @@ class StyleDropAdapter(Adapter):
         self.up = nn.Parameter(torch.zeros(matrices, rank, dim))  # (M, H, D)
         self.down_bias = nn.Parameter(torch.zeros(count, rank))  # (S, H)
         self.up_bias = nn.Parameter(torch.zeros(count, dim))  # (S, D)
-        self._handles: list = []
 
     def delta(self, site: int, y: torch.Tensor) -> torch.Tensor:
         """The bottleneck's contribution at `site` for sub-layer output y (B, N, D)."""
         m = 0 if self.config.shared else site
         hidden = F.gelu(y @ self.down[m].to(y.dtype) + self.down_bias[site].to(y.dtype))  # (B, N, H)
         return hidden @ self.up[m].to(y.dtype) + self.up_bias[site].to(y.dtype)  # (B, N, D)
-
-    def attach(self, transformer: nn.Module) -> None:
-        if self._handles:
-            raise RuntimeError("adapter is already attached")
-        modules = dict(transformer.named_modules())
-        for index, name in enumerate(self.sites):
-            def hook(_module, _args, output, index=index):
-                if self.gate is None:
-                    return output + self.delta(index, output)
-                rows = self.gate.nonzero().flatten()  # only rows that use the adapter pay for it
-                gate = self.gate[rows].to(output.dtype).view(-1, *([1] * (output.dim() - 1)))
-                return output.index_add(0, rows, self.delta(index, output[rows]) * gate)
-
-            self._handles.append(modules[name].register_forward_hook(hook))
-        self.to(next(transformer.parameters()).device)
-
-    def detach(self) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._handles = []
-
-    def adapter_state(self) -> dict[str, torch.Tensor]:
-        return {name: p.detach() for name, p in self.named_parameters()}
-
-    def load_adapter_state(self, state: dict[str, torch.Tensor]) -> None:
-        self.load_state_dict(state, strict=True)
-
-    def trainable_parameters(self) -> list[nn.Parameter]:
-        return list(self.parameters())

@@ -21,13 +21,12 @@ import math
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
 
-from ..adapters.base import AdapterConfig
-from ..adapters.factory import base_parameter_count, new_adapter
+from ..adapters.base import AdapterConfig, AdapterKind
+from ..adapters.factory import new_adapter
 from ..adapters.io import AdapterFile, load_adapter_file, png_bytes, save_adapter_file
 from ..base import BaseModel, hash_state_dict
 from ..config import setting
@@ -49,7 +48,7 @@ class TrainConfig:
     cond_dropout: float = setting(0.1, at_least=0, at_most=1)
     seed: int = 0
     checkpoint_every: int = setting(100, at_least=1)
-    adapter_kind: Literal["styledrop", "lora"] = "styledrop"
+    adapter_kind: AdapterKind = "styledrop"  # or lora, adain; full: a full fine-tune (not an adapter)
     rank: int = setting(4, at_least=1)
     shared: bool = True
     device: str = "auto"  # auto | cpu | cuda | cuda:N
@@ -168,6 +167,7 @@ def train_adapter(
     empty = len(captions)
 
     generator = torch.Generator().manual_seed(config.seed)
+    base_params = sum(p.numel() for p in transformer.parameters())  # before LoRA places tensors inside it
     adapter = new_adapter(config.adapter_config(), transformer, generator)
     params = adapter.trainable_parameters()
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
@@ -211,7 +211,7 @@ def train_adapter(
         bar.close()
         transformer.eval()
 
-    trainable, base_params = adapter.num_parameters(), base_parameter_count(transformer, adapter)
+    trainable = adapter.num_parameters()
     file = AdapterFile(
         config=adapter.config, tensors=adapter.adapter_state(), base_id=base.name, base_hash=base.transformer_hash(),
         captions=list(captions), style_descriptor=style_descriptor, training=asdict(config), seed=config.seed,
