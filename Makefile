@@ -19,6 +19,7 @@ demo: $(STAMP)
 	$(BIN)/styledrop demo --out demo-output
 
 test: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/python -m pytest
 
 clean:

@@ -25,6 +25,9 @@ from styledrop.adapters.io import load_adapter_file
 from styledrop.base import load_base
 from styledrop.bundled import default_base
 from styledrop.captions import style_caption
+from styledrop.demo import CONTENTS as DEMO_CONTENTS
+from styledrop.demo import SAMPLE as DEMO_SAMPLE
+from styledrop.demo import TRAIN
 from styledrop.evaluation.cli import score_folder
 from styledrop.evaluation.runs import summarise
 from styledrop.evaluation.scorers import Scorers
@@ -34,7 +37,6 @@ from styledrop.feedback.rounds import RoundConfig, run_round, train_round
 from styledrop.generation import generate_to_folder
 from styledrop.images import image_to_tensor, load_image, to_square
 from styledrop.pipeline import sampler_settings
-from styledrop.demo import CONTENTS as DEMO_CONTENTS, SAMPLE as DEMO_SAMPLE, TRAIN
 from styledrop.training.loop import train_adapter
 from styledrop.world.manifest import load_manifest
 

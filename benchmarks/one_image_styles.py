@@ -27,7 +27,8 @@ from styledrop.adapters.io import load_adapter_file
 from styledrop.base import load_base
 from styledrop.bundled import default_base
 from styledrop.captions import style_caption
-from styledrop.demo import CONTENTS as DEMO_CONTENTS, REFERENCE_CONTENT, SAMPLE, TRAIN
+from styledrop.demo import CONTENTS as DEMO_CONTENTS
+from styledrop.demo import REFERENCE_CONTENT, SAMPLE, TRAIN
 from styledrop.evaluation.cli import score_folder
 from styledrop.evaluation.runs import summarise
 from styledrop.evaluation.scorers import Scorers

@@ -4,8 +4,8 @@ bad input refused with one line naming the file or value (exit 2, no traceback).
 import json
 
 import numpy as np
-import torch
 import pytest
+import torch
 from PIL import Image
 from safetensors.torch import load_file
 

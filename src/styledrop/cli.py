@@ -19,9 +19,9 @@ from typing import get_args
 import torch
 
 from . import __version__
+from .adapters.base import AdapterKind
 from .bundled import default_base
 from .config import load_settings, save_settings
-from .adapters.base import AdapterKind
 from .errors import StyleDropError, StyleDropWarning, one_line
 from .pipeline import sampler_settings
 from .training.loop import TrainConfig

@@ -33,8 +33,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union
 
-from styledrop.errors import StyleDropError
-from styledrop.files import atomic_write_text
+from .errors import StyleDropError
+from .files import atomic_write_text
 
 T = TypeVar("T")
 _BOUNDS = {"at least": operator.ge, "above": operator.gt, "at most": operator.le}

@@ -40,8 +40,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from styledrop.errors import StyleDropError
-
+from .errors import StyleDropError
 from .files import atomic_path
 
 MAX_PIXELS = 40_000_000  # refuse larger images before decoding them (decompression-bomb guard)

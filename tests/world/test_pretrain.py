@@ -9,11 +9,18 @@ import torch
 from safetensors.torch import load_file
 
 from styledrop.base import load_base
-from styledrop.pipeline import SampleConfig, StyleDropPipeline
 from styledrop.errors import StyleDropError
+from styledrop.pipeline import SampleConfig, StyleDropPipeline
 from styledrop.world.manifest import ManifestRecord
-from styledrop.world.pretrain import (BASE_CONTENTS, STYLE_VARIANTS, PretrainConfig, caption_variants, export_checkpoint,
-                                      pretrain_base, transformer_records)
+from styledrop.world.pretrain import (
+    BASE_CONTENTS,
+    STYLE_VARIANTS,
+    PretrainConfig,
+    caption_variants,
+    export_checkpoint,
+    pretrain_base,
+    transformer_records,
+)
 
 from .test_emoji_dataset import build
 

@@ -12,7 +12,7 @@
 - `runs`: the headline numbers of one StyleDrop run from `score_folder`'s result.
 """
 
-from styledrop.evaluation.leakage import content_leakage, leakage_rate
-from styledrop.evaluation.scorers import Scorers
+from .leakage import content_leakage, leakage_rate
+from .scorers import Scorers
 
 __all__ = ["Scorers", "content_leakage", "leakage_rate"]

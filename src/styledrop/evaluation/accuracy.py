@@ -19,9 +19,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from styledrop.evaluation.data import ScorerData
-from styledrop.evaluation.model import ScorerNet, ScorerOutput
-from styledrop.evaluation.style_experts import combine_style_logits, expert_logits
+from .data import ScorerData
+from .model import ScorerNet, ScorerOutput
+from .style_experts import combine_style_logits, expert_logits
 
 
 def as_unit_floats(images: torch.Tensor) -> torch.Tensor:

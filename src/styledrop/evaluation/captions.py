@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from styledrop.evaluation.labels import ScorerLabels
+from .labels import ScorerLabels
 
 STYLE_FREE = -1  # `CaptionTable.style` of a caption that fits every style
 MAX_SYNONYMS = 2  # per content; more would outweigh the caption itself

@@ -27,8 +27,8 @@ import math
 import re
 from pathlib import Path
 
-from styledrop.errors import StyleDropError
-from styledrop.images import load_image
+from ..errors import StyleDropError
+from ..images import load_image
 
 GENERATION_FILE = "generation.json"
 # The file names of `styledrop.images.READ_FORMATS`.
@@ -117,7 +117,7 @@ def collect_inputs(images_dir: Path, prompts: list[str] | None) -> list[tuple[Pa
 
 def score_folder(pairs, reference_path: Path, scorers, reference_content: str | None) -> dict:
     """Every value the command reports, as a JSON-ready dict."""
-    from styledrop.evaluation.leakage import leakage_rate
+    from .leakage import leakage_rate
 
     images = [load_image(path) for path, _ in pairs]
     prompts = [prompt for _, prompt in pairs]
@@ -193,7 +193,7 @@ def _print_table(result: dict) -> None:
 
 
 def run_score(args: argparse.Namespace) -> int:
-    from styledrop.evaluation.scorers import Scorers
+    from .scorers import Scorers
 
     pairs = collect_inputs(args.images, args.prompts)
     scorers = Scorers.load(args.scorers)

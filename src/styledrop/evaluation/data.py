@@ -19,9 +19,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from styledrop.errors import StyleDropError
-from styledrop.evaluation.labels import ScorerLabels, labels_from_records
-from styledrop.world.manifest import ManifestRecord, load_manifest
+from ..errors import StyleDropError
+from ..world.manifest import ManifestRecord, load_manifest
+from .labels import ScorerLabels, labels_from_records
 
 
 @dataclass(frozen=True)

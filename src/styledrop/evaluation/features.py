@@ -25,9 +25,8 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from styledrop.errors import StyleDropError
-from styledrop.images import to_rgb8  # transparency over white, as the scorers and the emoji do
-from styledrop.images import image_to_tensor
+from ..errors import StyleDropError
+from ..images import image_to_tensor, to_rgb8  # to_rgb8: transparency over white, as the scorers and the emoji do
 
 INPUT_SIZE = 224
 FEATURE_DIM = 1280

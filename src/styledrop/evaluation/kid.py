@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from styledrop.errors import StyleDropError
+from ..errors import StyleDropError
 
 MAX_SUBSET_SIZE = 1000  # Binkowski et al.'s subset size; smaller sets use half of the smaller one
 

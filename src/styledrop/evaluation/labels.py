@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from styledrop.errors import StyleDropError
-from styledrop.world.manifest import ManifestRecord
-from styledrop.world.styles import STYLE_SETS
+from ..errors import StyleDropError
+from ..world.manifest import ManifestRecord
+from ..world.styles import STYLE_SETS
 
 LABELS_NAME = "labels.json"
 

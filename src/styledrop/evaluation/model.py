@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from styledrop.errors import StyleDropError
+from ..errors import StyleDropError
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from styledrop.evaluation.labels import ContentLabel
+from .labels import ContentLabel
 
 _PLACEHOLDER = re.compile(r"\[[^\]]*\]")  # "[V]", "[style]"
 _NOT_WORD = re.compile(r"[^a-z0-9]+")

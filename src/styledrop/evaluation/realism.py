@@ -17,9 +17,9 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from styledrop.evaluation.features import image_features
-from styledrop.evaluation.kid import KID, kid
-from styledrop.world.manifest import MANIFEST_NAME, load_manifest
+from ..world.manifest import MANIFEST_NAME, load_manifest
+from .features import image_features
+from .kid import KID, kid
 
 SUBSETS = 100
 

@@ -20,24 +20,23 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from styledrop.errors import StyleDropError
-from styledrop.evaluation.accuracy import predict
-from styledrop.evaluation.labels import ScorerLabels
-from styledrop.evaluation.model import ScorerNet, ScorerOutput
-from styledrop.evaluation.prompts import ContentMatcher
-from styledrop.evaluation.style_experts import (
+from ..errors import StyleDropError
+from ..images import image_to_tensor, to_rgb8, to_square
+from .accuracy import predict
+from .labels import ScorerLabels
+from .model import ScorerNet, ScorerOutput
+from .prompts import ContentMatcher
+from .style_experts import (
     combine_style_logits,
     expert_logits,
     load_style_experts,
 )
-from styledrop.evaluation.weights import DEFAULT_SCORER_DIR, load_scorer
-from styledrop.images import image_to_tensor, to_rgb8, to_square
-
+from .weights import DEFAULT_SCORER_DIR, load_scorer
 
 
 def default_text_encoder():
     """The frozen MiniLM encoder the bundled scorer was trained against (loaded on first use)."""
-    from styledrop.text.minilm import MiniLMTextEncoder
+    from ..text.minilm import MiniLMTextEncoder
 
     return MiniLMTextEncoder()
 

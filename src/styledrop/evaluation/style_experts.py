@@ -18,10 +18,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from styledrop.evaluation.style_features import FILE_NAME as FEATURES_FILE
-from styledrop.evaluation.style_features import load_style_classifier
-from styledrop.evaluation.style_patches import FILE_NAME as PATCHES_FILE
-from styledrop.evaluation.style_patches import load_patch_classifier
+from .style_features import FILE_NAME as FEATURES_FILE
+from .style_features import load_style_classifier
+from .style_patches import FILE_NAME as PATCHES_FILE
+from .style_patches import load_patch_classifier
 
 BATCH_SIZE = 256
 LOADERS = {"features": (FEATURES_FILE, load_style_classifier), "patches": (PATCHES_FILE, load_patch_classifier)}

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
-from styledrop.errors import StyleDropError
+from ..errors import StyleDropError
 
 SIZE = 32
 FINE_SIZE = 64  # the gradient histograms are read again at this size

@@ -28,10 +28,10 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from styledrop.config import settings_from_dict
-from styledrop.errors import StyleDropError
-from styledrop.evaluation.model import initialize_layers
-from styledrop.evaluation.style_features import WHITE  # paper, not paint
+from ..config import settings_from_dict
+from ..errors import StyleDropError
+from .model import initialize_layers
+from .style_features import WHITE  # paper, not paint
 
 FILE_NAME = "style_patches.safetensors"  # optional, beside a scorer's model.safetensors
 

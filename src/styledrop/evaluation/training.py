@@ -29,16 +29,16 @@ import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from styledrop.config import jsonable
-from styledrop.errors import StyleDropError
-from styledrop.files import atomic_path
-from styledrop.training.checkpoint import Checkpoint, changed_settings, load_checkpoint, save_checkpoint
-from styledrop.training.schedule import warmup_cosine
-from styledrop.evaluation.accuracy import evaluate
-from styledrop.evaluation.captions import STYLE_FREE, CaptionTable, caption_table
-from styledrop.evaluation.data import Augment, augment, load_scorer_data
-from styledrop.evaluation.model import SIZES, ScorerNet, initialize, scorer_config
-from styledrop.evaluation.weights import save_scorer
+from ..config import jsonable
+from ..errors import StyleDropError
+from ..files import atomic_path
+from ..training.checkpoint import Checkpoint, changed_settings, load_checkpoint, save_checkpoint
+from ..training.schedule import warmup_cosine
+from .accuracy import evaluate
+from .captions import STYLE_FREE, CaptionTable, caption_table
+from .data import Augment, augment, load_scorer_data
+from .model import SIZES, ScorerNet, initialize, scorer_config
+from .weights import save_scorer
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 CAPTIONS_CACHE = "caption_embeddings.safetensors"
@@ -151,7 +151,7 @@ def train_scorers(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if text_encoder is None:
-        from styledrop.text.minilm import MiniLMTextEncoder
+        from ..text.minilm import MiniLMTextEncoder
 
         text_encoder = MiniLMTextEncoder()
     generator = torch.Generator().manual_seed(settings.seed)

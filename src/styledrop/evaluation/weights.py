@@ -13,16 +13,16 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from styledrop.bundled import SCORERS, require
-from styledrop.config import save_settings, settings_from_dict
-from styledrop.errors import StyleDropError
-from styledrop.evaluation.labels import (
+from ..bundled import SCORERS, require
+from ..config import save_settings, settings_from_dict
+from ..errors import StyleDropError
+from .labels import (
     LABELS_NAME,
     ScorerLabels,
     load_labels,
     save_labels,
 )
-from styledrop.evaluation.model import ScorerConfig, ScorerNet
+from .model import ScorerConfig, ScorerNet
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"

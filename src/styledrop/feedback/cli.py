@@ -73,8 +73,8 @@ def cmd_train(args) -> int:
 
 def cmd_run(args) -> int:
     from ..adapters.io import load_adapter_file
-    from .manifest import read_manifest
     from ..training.loop import check_out
+    from .manifest import read_manifest
     from .pool import default_prompts, pool_reference, read_prompt_file
     from .rounds import RoundConfig, run_round
     from .score import scorer_from_spec

@@ -20,7 +20,6 @@ import torch
 from ..errors import StyleDropError
 from ..files import read_safetensors, write_safetensors
 
-
 MACHINE_SETTINGS = frozenset({"device", "threads", "checkpoint_every", "eval_every"})
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from styledrop.world.dataset import build_emoji_dataset
+from .dataset import build_emoji_dataset
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

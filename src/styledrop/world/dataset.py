@@ -22,26 +22,26 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from styledrop.errors import StyleDropError
-from styledrop.progress import progress_bar
-from styledrop.world import splits as split_names
-from styledrop.world.copies import copies_any
-from styledrop.world.files import atomic_write_bytes, atomic_write_text
-from styledrop.world.iconify import ICONS_JSON, icon_member, icon_name, is_icon_member, load_icon_set
-from styledrop.world.licenses import write_licenses
-from styledrop.world.manifest import ManifestRecord, write_manifest
-from styledrop.world.rasterize import rasterize
-from styledrop.world.resolve import drawn_ids, resolve_sources
-from styledrop.world.sources import (
+from ..errors import StyleDropError
+from ..progress import progress_bar
+from . import splits as split_names
+from .copies import copies_any
+from .files import atomic_write_bytes, atomic_write_text
+from .iconify import ICONS_JSON, icon_member, icon_name, is_icon_member, load_icon_set
+from .licenses import write_licenses
+from .manifest import ManifestRecord, write_manifest
+from .rasterize import rasterize
+from .resolve import drawn_ids, resolve_sources
+from .sources import (
     PackagePin,
     extract_members,
     fetch_tarball,
     list_members,
     load_pins,
 )
-from styledrop.world.splits import choose_heldout_pairs, split_of
-from styledrop.world.styles import STYLE_SETS, Naming, StyleSet
-from styledrop.world.vocabulary import Content, load_vocabulary
+from .splits import choose_heldout_pairs, split_of
+from .styles import STYLE_SETS, Naming, StyleSet
+from .vocabulary import Content, load_vocabulary
 
 EMOJI_JSON = "package/emoji.json"  # emoji-datasource metadata: names, categories, has_img_*
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from styledrop.errors import StyleDropError
+from ..errors import StyleDropError
 
 ICONS_JSON = "package/icons.json"  # where every @iconify-json package keeps its set
 SEPARATOR = "#"  # a member "package/icons.json#acorn" names one icon inside the set

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from styledrop.world.files import atomic_write_text
-from styledrop.world.sources import PackagePin
-from styledrop.world.styles import StyleSet
+from .files import atomic_write_text
+from .sources import PackagePin
+from .styles import StyleSet
 
 LICENSE_URLS = {
     "Apache-2.0": "https://www.apache.org/licenses/LICENSE-2.0",

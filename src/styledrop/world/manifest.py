@@ -19,9 +19,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from styledrop.errors import StyleDropError
-from styledrop.world.files import atomic_write_text
-from styledrop.world.splits import SPLITS
+from ..errors import StyleDropError
+from .files import atomic_write_text
+from .splits import SPLITS
 
 MANIFEST_NAME = "manifest.jsonl"
 

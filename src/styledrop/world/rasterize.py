@@ -19,7 +19,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from styledrop.errors import StyleDropError
+from ..errors import StyleDropError
 
 SVG_MASTER_PX = 256  # render SVGs at 4x the largest output size, then downsample
 BACKGROUND = (255, 255, 255)

@@ -16,9 +16,9 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import PurePosixPath
 
-from styledrop.world.iconify import icon_name, is_icon_member
-from styledrop.world.styles import Naming, StyleSet
-from styledrop.world.vocabulary import Content, normalize_codepoints
+from .iconify import icon_name, is_icon_member
+from .styles import Naming, StyleSet
+from .vocabulary import Content, normalize_codepoints
 
 # Fluent file stems that are not the slug of the CLDR name, by content id.
 FLUENT_ALIASES: dict[str, str] = {

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from styledrop.errors import StyleDropError
-from styledrop.world.files import atomic_write_bytes
+from ..errors import StyleDropError
+from .files import atomic_write_bytes
 
 NPM_TIMEOUT_S = 900  # one `npm pack` of a 75 MB tarball takes ~5 s on a good connection
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Sequence
 
-from styledrop.errors import StyleDropError
+from ..errors import StyleDropError
 
 PRETRAIN = "pretrain"
 HELDOUT_PAIR = "heldout_pair"

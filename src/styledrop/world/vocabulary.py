@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 
-from styledrop.errors import StyleDropError
+from ..errors import StyleDropError
 
 VARIATION_SELECTOR = "fe0f"  # U+FE0F asks for emoji presentation; sets disagree on writing it
 
