@@ -33,7 +33,6 @@ from styledrop.captions import style_caption
 from styledrop.evaluation.runs import grade
 from styledrop.images import tensor_to_image
 from styledrop.pipeline import StyleDropPipeline, sampler_settings
-from styledrop.sampling.maskgit import decode
 from styledrop.world.manifest import load_manifest
 from styledrop.world.styles import PAIR_STYLES, STYLE_WORDS
 
@@ -62,12 +61,8 @@ def draw(pipe: StyleDropPipeline, pairs, scale: float, schedule: str, config, pe
             asked, negative = out[0], (torch.stack(out[1:]) * others).sum(0)
             return asked + scale * SCHEDULES[schedule](step / config.steps) * (asked - negative)
 
-        generators = [torch.Generator(device=base.device).manual_seed(start * per_pair + i) for i in range(b)]
-        height, width = base.grid
-        tokens = decode(logits_fn, batch_size=b, seq_len=height * width, mask_id=base.mask_id, steps=config.steps,
-                        generator=generators, temperature=config.temperature, device=base.device,
-                        token_temperature=config.token_temperature)
-        images += [tensor_to_image(p) for p in base.image_tokenizer.decode(tokens.view(b, height, width)).cpu()]
+        tokens = pipe.decode_with(logits_fn, [start * per_pair + i for i in range(b)], config)
+        images += [tensor_to_image(p) for p in base.image_tokenizer.decode(tokens).cpu()]
     return images
 
 

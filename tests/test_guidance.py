@@ -19,8 +19,7 @@ def trained_adapter(base, seed=0, rank=4):
 
 def capture_logits(pipe, prompts, config, tokens):
     """The combined logits that the pipeline hands the sampler for `tokens` (B, N)."""
-    blocks, text, gates, combine = pipe._plan(prompts, config)
-    return combine(pipe.forward_rows(tokens.repeat(blocks, 1), text, gates).split(len(prompts)))
+    return pipe.guided_logits(prompts, config)(tokens, 0)
 
 
 def partial_tokens(base, batch, seed=0):
@@ -94,3 +93,15 @@ def test_pipeline_matches_diffusers_amused_pipeline_token_for_token(tiny_base, t
                              output_type="latent", temperature=(4.5, 0)).images
         ours = ours_pipe.sample_tokens([prompt], [seed], SampleConfig(steps=8, content_scale=5.0, temperature=4.5))
         assert torch.equal(ours, theirs), f"seed {seed}"
+
+
+def test_decode_with_a_callers_rule_is_sample_tokens_when_the_rule_is_the_pipelines(tiny_base):
+    pipe = StyleDropPipeline(tiny_base)
+    config = SampleConfig(steps=4, content_scale=2.0)
+    prompts = ["a cow", "a piano"]
+    own = pipe.sample_tokens(prompts, [3, 4], config)
+    rule = pipe.guided_logits(prompts, config)
+    assert torch.equal(pipe.decode_with(rule, [3, 4], config), own)
+    # another rule gives other tokens: the sampler really draws from the caller's logits
+    flipped = pipe.decode_with(lambda tokens, step: -rule(tokens, step), [3, 4], config)
+    assert flipped.shape == own.shape and not torch.equal(flipped, own)

@@ -29,7 +29,7 @@ from .base import BaseModel
 from .config import load_settings, setting
 from .progress import progress_bar
 from .sampling.guidance import cfg, mix, two_scale
-from .sampling.maskgit import decode
+from .sampling.maskgit import LogitsFn, decode
 from .text import TextEmbedding, warn_if_cut
 
 
@@ -134,10 +134,10 @@ class StyleDropPipeline:
             raise ValueError("shared attention to a style image does not combine with a subject adapter")
         return reference
 
-    def sample_tokens(self, prompts: list[str], seeds: list[int], config: SampleConfig,
-                      progress=None) -> torch.Tensor:
-        """Decode one image per prompt, image i from generator seeded seeds[i]: (B, h, w); `progress`
-        (a bar from styledrop.progress) advances once per decoding step."""
+    def guided_logits(self, prompts: list[str], config: SampleConfig) -> LogitsFn:
+        """This pipeline's guidance rule for `prompts` (Eq. 4 and its variants, module docstring):
+        `logits_fn(tokens (B, N), step) -> (B, N, V)`, as `decode_with` takes it. Wrap it, or write
+        another rule on `forward_rows`, to sample with other guidance."""
         blocks, text, gates, combine = self._plan(prompts, config)
         b = len(prompts)
         reference = self.reference_row()
@@ -148,18 +148,28 @@ class StyleDropPipeline:
             logits = self.forward_rows(rows, text, gates)  # (blocks * B [+ 1], N, V)
             return combine(logits[: blocks * b].split(b))
 
+        return logits_fn
+
+    def decode_with(self, logits_fn: LogitsFn, seeds: list[int], config: SampleConfig, progress=None) -> torch.Tensor:
+        """MaskGIT-decode one image per seed under a guidance rule: (B, h, w), image i from a generator
+        seeded seeds[i]; `progress` (a bar from styledrop.progress) advances once per decoding step."""
         # On the base's device: a CPU generator would pull every step's (B, N, V) probabilities back to the
         # CPU to draw from them (1.6 s per image for an aMUSEd-256-sized model on an H200). Images differ
         # between devices anyway (bf16 on CUDA); on one device a seed still gives one image.
         generators = [torch.Generator(device=self.base.device).manual_seed(s) for s in seeds]
         height, width = self.base.grid
         tokens = decode(
-            logits_fn, batch_size=b, seq_len=height * width, mask_id=self.base.mask_id, steps=config.steps,
+            logits_fn, batch_size=len(seeds), seq_len=height * width, mask_id=self.base.mask_id, steps=config.steps,
             generator=generators, temperature=config.temperature, schedule=config.schedule, device=self.base.device,
             token_temperature=config.token_temperature,
             on_step=(lambda *_: progress.update(1)) if progress is not None else None,
         )
-        return tokens.view(b, height, width)
+        return tokens.view(len(seeds), height, width)
+
+    def sample_tokens(self, prompts: list[str], seeds: list[int], config: SampleConfig,
+                      progress=None) -> torch.Tensor:
+        """Decode one image per prompt with this pipeline's guidance, image i seeded seeds[i]: (B, h, w)."""
+        return self.decode_with(self.guided_logits(prompts, config), seeds, config, progress)
 
     def generate(self, prompts: list[str], config: SampleConfig, show_progress: bool = True) -> list[Generated]:
         from .images import tensor_to_image
