@@ -26,6 +26,7 @@ the top-left corner) under --out and prints a markdown table.
 
     .venv/bin/python benchmarks/adapters_compared.py [--base DIR] [--styles ...] [--out runs/adapters-compared]
     .venv/bin/python benchmarks/adapters_compared.py --quick      # one style, one setting each, short runs
+    .venv/bin/python benchmarks/adapters_compared.py --table A/results.json B/results.json   # runs split by style
 """
 
 from __future__ import annotations
@@ -156,7 +157,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one style, one setting per method, 30 training steps, "
                         "8 decoding steps, one image per content: checks the script end to end (numbers meaningless)")
     parser.add_argument("--out", type=Path, default=Path("runs/adapters-compared"))
+    parser.add_argument("--table", type=Path, nargs="+", metavar="RESULTS",
+                        help="only print the table of these results.json files (runs split by --styles), merged")
     args = parser.parse_args()
+    if args.table:
+        merged = [json.loads(Path(f).read_text()) for f in args.table]
+        print_table(merged[0] | {"styles": {k: v for r in merged for k, v in r["styles"].items()}})
+        return
     styles = args.styles or list(HELDOUT_STYLES[:1] if args.quick else HELDOUT_STYLES)
     methods = [m for m in METHODS if args.methods is None or m.name in args.methods]
     steps, sample = (30, SAMPLE | {"steps": 8}) if args.quick else (None, SAMPLE)
