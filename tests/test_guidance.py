@@ -5,7 +5,8 @@ import torch
 
 from styledrop.adapters.base import AdapterConfig
 from styledrop.adapters.factory import new_adapter
-from styledrop.pipeline import SampleConfig, StyleDropPipeline, strip_style
+from styledrop.captions import strip_style
+from styledrop.pipeline import SampleConfig, StyleDropPipeline
 from styledrop.sampling.guidance import cfg, mix, two_scale
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import warnings
 from pathlib import Path
@@ -21,19 +20,18 @@ import torch
 from . import __version__
 from .adapters.base import AdapterKind
 from .bundled import default_base
+from .captions import find_descriptor
 from .config import load_settings, save_settings
 from .errors import StyleDropError, StyleDropWarning, one_line
 from .pipeline import sampler_settings
 from .training.loop import TrainConfig
-
-DESCRIPTOR = re.compile(r"\bin\s+(?:the\s+)?(.+?)\s+style\b", re.IGNORECASE)
 
 
 def style_descriptor(captions: list[str], given: str | None) -> str:
     """The style words of the captions: `--style-descriptor`, else what follows 'in' before 'style'."""
     if given:
         return given
-    found = {m.group(1) for c in captions if (m := DESCRIPTOR.search(c))}
+    found = {d for c in captions if (d := find_descriptor(c))}
     if len(found) != 1:
         raise StyleDropError(
             f"cannot tell the style descriptor from the captions {captions!r}: write them as "

@@ -16,7 +16,6 @@ generator seeded `seed + i`, so it can be redrawn alone.
 
 from __future__ import annotations
 
-import re
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Literal
@@ -26,6 +25,7 @@ import torch
 from .adapters.base import Adapter, ReferenceRow
 from .adapters.gates import gated
 from .base import BaseModel
+from .captions import strip_style
 from .config import load_settings, setting
 from .progress import progress_bar
 from .sampling.guidance import cfg, mix, two_scale
@@ -61,14 +61,6 @@ class Generated:
     seed: int
     tokens: torch.Tensor  # (h, w)
     image: object = None  # PIL image once decoded
-
-
-def strip_style(prompt: str, descriptor: str) -> str:
-    """The prompt for the subject term: 'A cat in [V] style' -> 'A cat' (paper section 3.4)."""
-    if not descriptor:
-        return prompt
-    pattern = re.compile(rf"\s*(in\s+)?(the\s+)?{re.escape(descriptor)}(\s+style)?", re.IGNORECASE)
-    return pattern.sub("", prompt).strip() or prompt
 
 
 class StyleDropPipeline:
