@@ -22,8 +22,16 @@ def test_demo_writes_grid_and_scores_with_the_settings_it_ran(tmp_path, tiny_bas
     assert scores["settings"]["train"]["rank"] == TRAIN.rank  # what was not overridden stays
     assert scores["settings"]["sample"]["style_scale"] == 1.5 and scores["settings"]["sample"]["content_scale"] == 2
     for row in ("base", "styledrop"):
-        assert 0.0 <= scores[row]["style_accuracy"] <= 1.0 and 0.0 <= scores[row]["content_leakage"] <= 1.0
-        assert len(json.loads((out / row / "generation.json").read_text())["images"]) == 2 * len(CONTENTS)
+        drawn = json.loads((out / row / "generation.json").read_text())["images"]
+        assert len(drawn) == 2 * len(CONTENTS) == scores[row]["images"]
+        assert {d["prompt"] for d in drawn} == ({f"A {c}" for c in CONTENTS} if row == "base"
+                                                 else {f"A {c} in [V] style" for c in CONTENTS})
+        # the row's figures are the counts of what the scorers read, image by image
+        assert sum(scores[row]["predicted_styles"].values()) == scores[row]["images"]
+        in_style = scores[row]["predicted_styles"].get(REFERENCE_STYLE, 0) / scores[row]["images"]
+        assert scores[row]["style_accuracy"] == round(in_style, 4)
+        assert scores[row]["content_accuracy"] <= scores[row]["content_accuracy_top5"] <= 1.0
+        assert 0.0 <= scores[row]["content_leakage"] <= 1.0
     assert not (out / "adapter.ckpt.safetensors").exists()  # the finished run removed its resume checkpoint
     grid = Image.open(out / "grid.png")
     assert grid.width > grid.height > 2 * 96  # two rows of 1 + 8 cells, and a label strip

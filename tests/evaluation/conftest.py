@@ -102,9 +102,3 @@ def stub_encoder() -> StubTextEncoder:
 @pytest.fixture()
 def scorers(stub_encoder) -> Scorers:
     return Scorers(_tiny_model(), _tiny_labels(), text_encoder=stub_encoder)
-
-
-@pytest.fixture()
-def stub_encoder_of():
-    """stub_encoder_of(dim) -> a StubTextEncoder giving dim-wide embeddings."""
-    return StubTextEncoder

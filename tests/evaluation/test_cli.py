@@ -6,7 +6,9 @@ import argparse
 import json
 
 import pytest
+from PIL import Image
 
+from styledrop.bundled import DEMO_REFERENCE
 from styledrop.errors import StyleDropError
 from styledrop.evaluation import scorers as scorers_module
 from styledrop.evaluation.cli import collect_inputs, register
@@ -102,11 +104,24 @@ def test_score_command_on_a_tiny_scorer(tmp_path, random_images, tiny_model, tin
     assert agg["leakage"] == pytest.approx(sum(shows_dog) / 2)
 
 
-@pytest.mark.skipif(not (DEFAULT_SCORER_DIR / "model.safetensors").is_file(),
+@pytest.mark.skipif(not (DEFAULT_SCORER_DIR / "model.safetensors").is_file() or not DEMO_REFERENCE.is_file(),
                     reason="no bundled scorer in models/scorers")
-def test_score_command_with_the_bundled_scorer(tmp_path, random_images, stub_encoder_of,
-                                               monkeypatch, capsys):
-    monkeypatch.setattr(scorers_module, "default_text_encoder", lambda: stub_encoder_of(384))
-    rows, agg = _score(tmp_path, random_images, None, capsys)
-    assert [r["prompted_content"] for r in rows] == ["cow", "mouse", "tree"]  # real vocabulary
-    assert agg["prompts_mapped_to_content"] == 3
+def test_score_command_with_the_bundled_scorer_reads_a_real_emoji(tmp_path, capsys):
+    """The bundled scorers and the real MiniLM, through the command, on the demo's OpenMoji watermelon."""
+    folder = tmp_path / "images"
+    folder.mkdir()
+    watermelon = Image.open(DEMO_REFERENCE).convert("RGB")
+    watermelon.save(folder / "0.png")
+    watermelon.save(folder / "1.png")
+    out = tmp_path / "scores.json"
+    assert _run(["score", "--images", str(folder), "--reference", str(DEMO_REFERENCE),
+                 "--prompts", "A watermelon in [V] style", "A cow in [V] style", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    first, second = result["images"]
+    assert first["content_top5"][0][0] == "watermelon" and first["style"] == "openmoji-color"
+    assert first["content_correct"] and not second["content_correct"]  # the same image, asked for a cow
+    assert first["text_score"] > second["text_score"]  # the caption that names it scores higher
+    assert first["style_score"] == pytest.approx(1.0, abs=1e-4)  # the reference against itself
+    assert result["reference"]["content"] == "watermelon" and result["reference"]["content_source"] == "classifier"
+    assert result["aggregate"]["leakage"] == 1.0  # the one wrong image shows the reference's content
+    assert "watermelon" in capsys.readouterr().out
