@@ -35,7 +35,7 @@ from ..files import check_writable_folder, remove_stale_temps
 from ..images import tensor_to_image
 from ..progress import progress_bar
 from ..text import warn_if_cut
-from .checkpoint import Checkpoint, checkpoint_path, load_checkpoint, save_checkpoint
+from .checkpoint import Checkpoint, changed_settings, checkpoint_path, load_checkpoint, save_checkpoint
 from .masking import mask_tokens
 
 
@@ -111,8 +111,9 @@ def resume_point(ckpt_file: Path, config: TrainConfig, run: dict) -> Checkpoint:
     """The checkpoint to continue from; a checkpoint of another run is refused, naming what differs."""
     ckpt = load_checkpoint(ckpt_file)
     cannot = f"cannot resume from {ckpt_file}"
-    changed = sorted(k for k, v in asdict(config).items() if k != "steps" and ckpt.settings.get(k) != v)
-    if changed:  # more steps is fine: that is how a finished run is extended
+    recipe = {k: v for k, v in ckpt.settings.items() if k != "run"}
+    changed = changed_settings(recipe, asdict(config))  # more steps, another device or cadence: fine
+    if changed:
         raise StyleDropError(f"{cannot}: settings changed since it was written ({', '.join(changed)}); "
                              "use the same settings, or pass --overwrite to start over")
     saved = ckpt.settings.get("run", {})
