@@ -23,7 +23,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from ..adapters.base import AdapterConfig, AdapterKind
 from ..adapters.factory import new_adapter
@@ -36,7 +35,7 @@ from ..images import tensor_to_image
 from ..progress import progress_bar
 from ..text import warn_if_cut
 from .checkpoint import Checkpoint, changed_settings, checkpoint_path, load_checkpoint, save_checkpoint
-from .masking import mask_tokens
+from .masking import mask_tokens, masked_token_loss
 
 
 @dataclass(frozen=True)
@@ -193,10 +192,8 @@ def train_adapter(
             dropped = torch.rand(config.batch_size, generator=generator) < config.cond_dropout
             rows = text.index(torch.where(dropped, empty, pick))
             with autocast:
-                logits = transformer(inputs.view(-1, height, width), encoder_hidden_states=rows.states,
-                                     pooled_text_emb=rows.pooled, micro_conds=micro)  # (B, V, h, w)
-            logits = logits.flatten(2).transpose(1, 2).float()  # (B, N, V)
-            loss = F.cross_entropy(logits[masked], target[masked])
+                loss = masked_token_loss(transformer, inputs, masked, target, (height, width), rows.states,
+                                         rows.pooled, micro)
             if not math.isfinite(loss.item()):
                 raise StyleDropError(f"training diverged at step {step + 1} (loss {loss.item()}); lower --lr (now {config.lr})")
             optimizer.zero_grad(set_to_none=True)

@@ -1,8 +1,10 @@
-"""Masked-token training inputs (Muse section 2.4), using the schedule shared with the sampler."""
+"""Masked-token training (Muse section 2.4): the inputs, with the schedule shared with the sampler,
+and the loss; the adapter loop and pretraining both take their step from here."""
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from ..sampling.schedules import Schedule, mask_ratio
 
@@ -20,3 +22,17 @@ def mask_tokens(ids: torch.Tensor, mask_id: int, generator: torch.Generator,
     order = torch.rand(batch, length, generator=generator).argsort(dim=-1).argsort(dim=-1)  # random ranks
     masked = (order < count[:, None]).to(ids.device)
     return torch.where(masked, mask_id, ids), masked
+
+
+def masked_token_loss(transformer, inputs: torch.Tensor, masked: torch.Tensor, target: torch.Tensor,
+                      grid: tuple[int, int], states: torch.Tensor, pooled: torch.Tensor, micro: torch.Tensor
+                      ) -> torch.Tensor:
+    """Cross-entropy of the transformer's predictions at the masked positions.
+
+    inputs, target (B, N) ids and masked (B, N) bool from `mask_tokens`; states (B, L, D) and pooled
+    (B, D) the text rows; micro (B, 5) aMUSEd's micro-conditioning.
+    """
+    logits = transformer(inputs.view(-1, *grid), encoder_hidden_states=states, pooled_text_emb=pooled,
+                         micro_conds=micro)  # (B, V, h, w)
+    logits = logits.flatten(2).transpose(1, 2).float()  # (B, N, V)
+    return F.cross_entropy(logits[masked], target[masked])

@@ -37,7 +37,6 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from ..base import AESTHETIC_SCORE, BaseModel, save_base
 from ..captions import style_caption
@@ -51,7 +50,7 @@ from ..text import TextEmbedding
 from ..text.minilm import MiniLMTextEncoder
 from ..tokenizer import ImageTokenizer, load_tokenizer_folder, same_tokenizer
 from ..training.checkpoint import Checkpoint, changed_settings, load_checkpoint, save_checkpoint
-from ..training.masking import mask_tokens
+from ..training.masking import mask_tokens, masked_token_loss
 from ..training.schedule import warmup_cosine
 from .manifest import ManifestRecord, load_manifest
 from .starting_point import current_layout, init_tokenizer, load_init_weights, named_tokenizer
@@ -322,9 +321,7 @@ def train_transformer(data: TrainingSet, text: TextEmbedding, work_dir: Path, co
         target = tokens[pick]
         inputs, masked = mask_tokens(target, mask_id, generator)
         target, inputs, masked = target.to(device), inputs.to(device), masked.to(device)
-        logits = transformer(inputs.view(-1, *grid), encoder_hidden_states=states[rows],
-                             pooled_text_emb=pooled[rows], micro_conds=micro)  # (B, V, h, w)
-        loss = F.cross_entropy(logits.flatten(2).transpose(1, 2)[masked], target[masked])
+        loss = masked_token_loss(transformer, inputs, masked, target, grid, states[rows], pooled[rows], micro)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(transformer.parameters(), 1.0)
