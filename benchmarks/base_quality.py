@@ -36,16 +36,16 @@ import torch
 from PIL import Image
 
 from styledrop.base import load_base
+from styledrop.base.patch_tokenizer import psnr
 from styledrop.bundled import default_base
 from styledrop.captions import style_caption
 from styledrop.evaluation.realism import kid_to_real, real_features, real_floor, style_records
 from styledrop.evaluation.runs import grade
 from styledrop.grid import make_grid
 from styledrop.images import image_to_tensor, tensor_to_image
-from styledrop.patch_tokenizer import psnr
 from styledrop.pipeline import SampleConfig, StyleDropPipeline, sampler_settings
+from styledrop.pretraining.pretrain import STYLE_WORDS
 from styledrop.world.manifest import load_manifest
-from styledrop.world.pretrain import STYLE_WORDS
 
 
 def tokenizer_report(base, records, out: Path) -> dict:

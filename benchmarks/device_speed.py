@@ -2,7 +2,7 @@
 
 Runs the library's own code paths (`train_adapter`, `StyleDropPipeline.generate` with two-scale
 guidance and an adapter attached), so on a GPU it also checks that they work there. Sizes come from
-`styledrop.tiny.SIZES` ("bench": a few million parameters; "amused-256": the width, depth, token
+`styledrop.testing.SIZES` ("bench": a few million parameters; "amused-256": the width, depth, token
 grid and codebook of aMUSEd-256's transformer, with random weights and a small text encoder).
 
     .venv/bin/python benchmarks/device_speed.py [--device cuda] [--sizes bench amused-256]
@@ -20,9 +20,10 @@ from pathlib import Path
 import torch
 
 from styledrop.adapters.io import attach_adapter_file, load_adapter_file
+from styledrop.devices import pick_device
 from styledrop.pipeline import SampleConfig, StyleDropPipeline
-from styledrop.tiny import SIZES, make_random_base
-from styledrop.training.loop import TrainConfig, pick_device, train_adapter
+from styledrop.testing import SIZES, make_random_base
+from styledrop.training.loop import TrainConfig, train_adapter
 
 
 def sync(device: torch.device) -> None:

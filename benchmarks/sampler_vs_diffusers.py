@@ -24,7 +24,7 @@ from styledrop.adapters.base import AdapterConfig
 from styledrop.adapters.factory import new_adapter
 from styledrop.base import load_base
 from styledrop.pipeline import SampleConfig, StyleDropPipeline
-from styledrop.tiny import make_random_base
+from styledrop.testing import make_random_base
 
 PROMPT = "A cow in [V] style"
 

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import torch
 
-from styledrop.patch_tokenizer import PatchKMeansTokenizer, psnr
+from styledrop.base.patch_tokenizer import PatchKMeansTokenizer, psnr
+from styledrop.pretraining.pretrain import load_images
 from styledrop.world.manifest import load_manifest
-from styledrop.world.pretrain import load_images
 
 OPTIONS = ["4x1024", "4x4096", "2x256", "2x1024", "2x2048"]  # patch x codes
 

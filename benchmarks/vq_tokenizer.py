@@ -33,12 +33,12 @@ import torch.nn.functional as F
 from diffusers import VQModel
 from PIL import Image
 
+from styledrop.base.patch_tokenizer import PatchKMeansTokenizer, psnr
+from styledrop.base.tokenizer import VQTokenizer
 from styledrop.evaluation.features import MEAN, STD, load_efficientnet_lite0
 from styledrop.evaluation.runs import grade
 from styledrop.evaluation.scorers import Scorers
 from styledrop.images import image_to_tensor, tensor_to_image
-from styledrop.patch_tokenizer import PatchKMeansTokenizer, psnr
-from styledrop.tokenizer import VQTokenizer
 from styledrop.training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from styledrop.world.manifest import load_manifest
 

@@ -36,7 +36,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from styledrop.files import atomic_path
-from styledrop.world.pretrain import (
+from styledrop.pretraining.pretrain import (
     CHECKPOINT,
     PretrainConfig,
     TrainingSet,
@@ -56,7 +56,7 @@ def pruned_weights(encoder, input_ids: torch.Tensor, dtype: torch.dtype = torch.
     encode known prompts, so it needs only the rows of the word pieces in them: `PrunedMiniLM`
     rebuilds an encoder that gives the same states.
     """
-    from styledrop.text.minilm import WORD_TABLE
+    from styledrop.base.text.minilm import WORD_TABLE
 
     weights = {k: v.to(dtype) for k, v in encoder.model.state_dict().items()}
     table = weights.pop(WORD_TABLE)
@@ -71,7 +71,7 @@ class PrunedMiniLM:
     def __init__(self, weights: dict[str, torch.Tensor], config: dict):
         from transformers import BertConfig, BertModel
 
-        from styledrop.text.minilm import WORD_TABLE
+        from styledrop.base.text.minilm import WORD_TABLE
 
         weights = dict(weights)
         rows, ids = weights.pop("pruned/rows"), weights.pop("pruned/ids")
@@ -88,8 +88,8 @@ class PrunedMiniLM:
 
     @torch.no_grad()
     def encode_tokens(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, batch: int = 1024):
-        from styledrop.text import TextEmbedding
-        from styledrop.text.minilm import encode_batch
+        from styledrop.base.text import TextEmbedding
+        from styledrop.base.text.minilm import encode_batch
 
         device = next(self.model.parameters()).device
         parts = [encode_batch(self.model, {"input_ids": input_ids[i:i + batch].long().to(device),
@@ -117,8 +117,8 @@ def data_key(config: PretrainConfig, tokenizer: Path) -> str:
 
 
 def cmd_pack(args) -> None:
-    from styledrop.text.minilm import MiniLMTextEncoder
-    from styledrop.world.pretrain import prepare_training_set
+    from styledrop.base.text.minilm import MiniLMTextEncoder
+    from styledrop.pretraining.pretrain import prepare_training_set
 
     args.out.mkdir(parents=True, exist_ok=True)
     runs, packs, all_ids = read_runs(args.runs), {}, []

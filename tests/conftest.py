@@ -12,7 +12,7 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 @pytest.fixture(scope="session")
 def tiny_base_dir(tmp_path_factory):
-    from styledrop.tiny import make_random_base
+    from styledrop.testing import make_random_base
 
     path = tmp_path_factory.mktemp("tiny-base")
     make_random_base(path, size="tiny", text="clip", seed=0)
@@ -29,7 +29,7 @@ def tiny_base(tiny_base_dir):
 
 @pytest.fixture(scope="session")
 def other_base_dir(tmp_path_factory):
-    from styledrop.tiny import make_random_base
+    from styledrop.testing import make_random_base
 
     path = tmp_path_factory.mktemp("other-base")
     make_random_base(path, size="tiny", text="clip", seed=1)

@@ -2,7 +2,7 @@
 
 import torch
 
-from styledrop.patch_tokenizer import PatchKMeansTokenizer, from_patches, psnr, to_patches
+from styledrop.base.patch_tokenizer import PatchKMeansTokenizer, from_patches, psnr, to_patches
 
 
 def flat_images(count=6, size=16, seed=0):

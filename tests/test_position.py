@@ -11,8 +11,8 @@ from diffusers import UVit2DModel
 from safetensors.torch import save_file
 
 from styledrop.base import hash_state_dict, load_base, load_transformer, save_base
+from styledrop.base.position import LEGACY_FILE, LEGACY_KEY, PositionalUVit2DModel
 from styledrop.errors import StyleDropError
-from styledrop.position import LEGACY_FILE, LEGACY_KEY, PositionalUVit2DModel
 
 
 def all_masked_logits(base, transformer=None):

@@ -41,8 +41,9 @@ def style_descriptor(captions: list[str], given: str | None) -> str:
 
 def cmd_train(args) -> int:
     from .base import base_training_defaults, load_base
+    from .devices import pick_device
     from .images import image_to_tensor, load_image, to_square
-    from .training.loop import check_out, pick_device, train_adapter
+    from .training.loop import check_out, train_adapter
 
     captions = [c.strip() for c in args.caption]
     if any(not c for c in captions):
@@ -82,7 +83,7 @@ def cmd_generate(args) -> int:
         raise StyleDropError("give at most two --adapter files: a style adapter, then a subject adapter")
     style_image = style_image_flags(args)
     files = [load_adapter_file(p) for p in args.adapter or []]
-    from .training.loop import pick_device
+    from .devices import pick_device
 
     base = load_base(args.base, pick_device(args.device))
     config = sampler_settings(base, args.config, {
@@ -163,8 +164,8 @@ def _reference_summary(file) -> str:
 
 
 def cmd_pretrain(args) -> int:
-    from .training.loop import pick_device
-    from .world.pretrain import PretrainConfig, export_checkpoint, pretrain_base
+    from .devices import pick_device
+    from .pretraining.pretrain import PretrainConfig, export_checkpoint, pretrain_base
 
     if args.export_only:
         step = export_checkpoint(args.work, args.out)
@@ -271,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--seed", type=int)
     pre.add_argument("--config", type=Path, help="TOML file with a [pretrain] table")
     pre.add_argument("--restart", action="store_true", help="ignore an existing checkpoint in --work")
-    from .world.pretrain import CONTENT_CHOICES
+    from .pretraining.pretrain import CONTENT_CHOICES
 
     pre.add_argument("--contents", choices=CONTENT_CHOICES,
                      help="train the transformer on the 128 base contents (default) or the whole vocabulary")

@@ -25,12 +25,12 @@ import torch
 from .adapters.base import Adapter, ReferenceRow
 from .adapters.gates import gated
 from .base import BaseModel
+from .base.text import TextEmbedding, warn_if_cut
 from .captions import strip_style
 from .config import load_settings, setting
 from .progress import progress_bar
 from .sampling.guidance import cfg, mix, two_scale
 from .sampling.maskgit import LogitsFn, decode
-from .text import TextEmbedding, warn_if_cut
 
 
 @dataclass(frozen=True)

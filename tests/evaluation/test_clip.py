@@ -14,7 +14,7 @@ from styledrop.feedback.score import scorer_from_spec
 def clip_folder(tmp_path):
     from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
 
-    from styledrop.tiny import tiny_clip
+    from styledrop.testing import tiny_clip
 
     tokenizer = tiny_clip(8, tmp_path / "vocab").tokenizer
     config = CLIPConfig(

@@ -11,8 +11,8 @@ import torch
 from safetensors.torch import load_file
 
 from styledrop.base import load_base
-from styledrop.text.minilm import MiniLMTextEncoder
-from styledrop.world.pretrain import PretrainConfig, prepare_training_set
+from styledrop.base.text.minilm import MiniLMTextEncoder
+from styledrop.pretraining.pretrain import PretrainConfig, prepare_training_set
 
 from .test_emoji_dataset import build
 from .test_pretrain import TINY

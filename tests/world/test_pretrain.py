@@ -11,8 +11,7 @@ from safetensors.torch import load_file
 from styledrop.base import load_base
 from styledrop.errors import StyleDropError
 from styledrop.pipeline import SampleConfig, StyleDropPipeline
-from styledrop.world.manifest import ManifestRecord
-from styledrop.world.pretrain import (
+from styledrop.pretraining.pretrain import (
     BASE_CONTENTS,
     STYLE_VARIANTS,
     PretrainConfig,
@@ -21,6 +20,7 @@ from styledrop.world.pretrain import (
     pretrain_base,
     transformer_records,
 )
+from styledrop.world.manifest import ManifestRecord
 
 from .test_emoji_dataset import build
 
@@ -119,9 +119,9 @@ def test_pretrain_command_takes_variants_from_flags_over_the_toml(tmp_path, fake
 
 
 def test_time_budget_sets_the_step_count_after_the_warm_up(tmp_path, fake_packages):
-    from styledrop.text.minilm import MiniLMTextEncoder
+    from styledrop.base.text.minilm import MiniLMTextEncoder
+    from styledrop.pretraining.pretrain import prepare_training_set, train_transformer
     from styledrop.training.checkpoint import load_checkpoint
-    from styledrop.world.pretrain import prepare_training_set, train_transformer
 
     data = tmp_path / "emoji"
     build(data, fake_packages)
@@ -171,7 +171,7 @@ def test_init_that_does_not_fit_names_the_folder_and_the_fix(tmp_path, fake_pack
 
 
 def test_init_over_another_tokenizer_starts_each_new_code_as_the_nearest_old_one(tmp_path, fake_packages):
-    from styledrop.patch_tokenizer import nearest
+    from styledrop.base.patch_tokenizer import nearest
 
     data = tmp_path / "emoji"
     build(data, fake_packages)
@@ -200,8 +200,8 @@ def test_init_over_another_tokenizer_starts_each_new_code_as_the_nearest_old_one
 
 
 def test_retarget_vocabulary_refuses_another_patch_size():
-    from styledrop.patch_tokenizer import PatchKMeansTokenizer
-    from styledrop.world.starting_point import retarget_vocabulary
+    from styledrop.base.patch_tokenizer import PatchKMeansTokenizer
+    from styledrop.pretraining.starting_point import retarget_vocabulary
 
     with pytest.raises(StyleDropError, match="2-pixel patches, the tokenizer 4"):
         retarget_vocabulary({}, PatchKMeansTokenizer(torch.rand(8, 12), 2), PatchKMeansTokenizer(torch.rand(8, 48), 4))
@@ -212,8 +212,8 @@ def write_old_layout(path):
     ModuleDict({"transformer": UVit2DModel, "position": module with .table}), optimizer state in its order."""
     from diffusers import UVit2DModel
 
+    from styledrop.pretraining.pretrain import build_transformer
     from styledrop.training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-    from styledrop.world.pretrain import build_transformer
 
     ckpt = load_checkpoint(path)
     with torch.device("meta"):
@@ -258,7 +258,7 @@ def test_a_checkpoint_of_the_old_layout_exports_and_resumes_exactly(tmp_path, fa
 def test_pretrain_over_a_vqmodel_folder_makes_a_diffusers_vq_base(tmp_path, fake_packages):
     from diffusers import VQModel
 
-    from styledrop.tokenizer import VQTokenizer
+    from styledrop.base.tokenizer import VQTokenizer
 
     data = tmp_path / "emoji"
     build(data, fake_packages)

@@ -36,7 +36,7 @@ from .weights import DEFAULT_SCORER_DIR, load_scorer
 
 def default_text_encoder():
     """The frozen MiniLM encoder the bundled scorer was trained against (loaded on first use)."""
-    from ..text.minilm import MiniLMTextEncoder
+    from ..base.text.minilm import MiniLMTextEncoder
 
     return MiniLMTextEncoder()
 

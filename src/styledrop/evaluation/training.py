@@ -151,7 +151,7 @@ def train_scorers(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if text_encoder is None:
-        from ..text.minilm import MiniLMTextEncoder
+        from ..base.text.minilm import MiniLMTextEncoder
 
         text_encoder = MiniLMTextEncoder()
     generator = torch.Generator().manual_seed(settings.seed)

@@ -15,7 +15,7 @@ DEFAULT_PROMPTS, DEFAULT_IMAGES = 12, 8  # the paper: 30 x 64; sized to take min
 
 def _base(args):
     from ..base import load_base
-    from ..training.loop import pick_device
+    from ..devices import pick_device
 
     return load_base(args.base, pick_device(args.device))
 

@@ -28,12 +28,13 @@ from ..adapters.base import AdapterConfig, AdapterKind
 from ..adapters.factory import new_adapter
 from ..adapters.io import AdapterFile, load_adapter_file, png_bytes, save_adapter_file
 from ..base import BaseModel, hash_state_dict
+from ..base.text import warn_if_cut
 from ..config import setting
+from ..devices import pick_device
 from ..errors import StyleDropError
 from ..files import check_writable_folder, remove_stale_temps
 from ..images import tensor_to_image
 from ..progress import progress_bar
-from ..text import warn_if_cut
 from .checkpoint import Checkpoint, changed_settings, checkpoint_path, load_checkpoint, save_checkpoint
 from .masking import mask_tokens, masked_token_loss
 
@@ -62,18 +63,6 @@ class TrainResult:
     losses: list[float]
     trainable_parameters: int
     base_parameters: int
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise StyleDropError(f"device {name!r} is not a device torch knows; use auto, cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise StyleDropError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
-    return device
 
 
 def check_out(out: Path, *, resume: bool, overwrite: bool) -> None:

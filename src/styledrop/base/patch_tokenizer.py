@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from .files import atomic_write_text, write_safetensors
+from ..files import atomic_write_text, write_safetensors
 
 WEIGHTS = "codebook.safetensors"
 CONFIG = "config.json"

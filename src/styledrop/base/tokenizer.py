@@ -15,7 +15,7 @@ from typing import Protocol
 import torch
 from diffusers import VQModel
 
-from .errors import StyleDropError
+from ..errors import StyleDropError
 
 CHUNK = 256  # images per encoder / decoder call: a VQModel's activations for 20k images would not fit
 
@@ -76,7 +76,7 @@ class VQTokenizer:
 
 def load_tokenizer_folder(folder: Path) -> ImageTokenizer:
     """The tokenizer saved in `folder`: a diffusers VQModel folder or a patch k-means codebook."""
-    from .files import read_json_object
+    from ..files import read_json_object
     from .patch_tokenizer import KIND, PatchKMeansTokenizer
 
     config = read_json_object(folder / "config.json", "give a tokenizer folder written by `styledrop pretrain` "

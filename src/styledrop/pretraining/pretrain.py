@@ -18,7 +18,7 @@ on them too.
 
 All prompts are encoded once; all images (and their mirror images) are tokenized once. Training
 is masked-token cross-entropy with the shared cosine schedule, with a learned position
-embedding (UVit2DModel has none; see `styledrop.position`), and 10% condition dropout, AdamW
+embedding (UVit2DModel has none; see `styledrop.base.position`), and 10% condition dropout, AdamW
 with warm-up and cosine decay, checkpoints every `checkpoint_every` steps (atomic) and an exact
 resume. The finished base is written in aMUSEd layout with fp16 transformer weights.
 
@@ -39,23 +39,23 @@ from pathlib import Path
 import torch
 
 from ..base import AESTHETIC_SCORE, BaseModel, save_base
+from ..base.patch_tokenizer import PatchKMeansTokenizer, psnr
+from ..base.position import PositionalUVit2DModel
+from ..base.text import TextEmbedding
+from ..base.text.minilm import MiniLMTextEncoder
+from ..base.tokenizer import ImageTokenizer, load_tokenizer_folder, same_tokenizer
 from ..captions import style_caption
 from ..config import jsonable, save_settings
 from ..errors import StyleDropError
 from ..images import image_to_tensor
-from ..patch_tokenizer import PatchKMeansTokenizer, psnr
-from ..position import PositionalUVit2DModel
 from ..progress import progress_bar
-from ..text import TextEmbedding
-from ..text.minilm import MiniLMTextEncoder
-from ..tokenizer import ImageTokenizer, load_tokenizer_folder, same_tokenizer
 from ..training.checkpoint import Checkpoint, changed_settings, load_checkpoint, save_checkpoint
 from ..training.masking import mask_tokens, masked_token_loss
 from ..training.schedule import warmup_cosine
-from .manifest import ManifestRecord, load_manifest
+from ..world.manifest import ManifestRecord, load_manifest
+from ..world.styles import STYLE_WORDS
+from ..world.variants import VARIANT_WORDS, VARIANTS, render_variant
 from .starting_point import current_layout, init_tokenizer, load_init_weights, named_tokenizer
-from .styles import STYLE_WORDS
-from .variants import VARIANT_WORDS, VARIANTS, render_variant
 
 STYLE_VARIANTS = tuple(VARIANTS)  # all of them: outlined, line-art, silhouette, posterized, grayscale
 
@@ -140,7 +140,7 @@ def build_transformer(config: PretrainConfig) -> PositionalUVit2DModel:
         downsample=config.downsample, upsample=config.downsample,
         block_num_heads=max(1, config.block_channels // 64), num_hidden_layers=config.layers,
         num_attention_heads=config.heads, intermediate_size=config.hidden * 4, sample_size=grid,
-        learned_positions=True,  # UVit2DModel has no position embedding (styledrop.position)
+        learned_positions=True,  # UVit2DModel has no position embedding (styledrop.base.position)
     )
 
 

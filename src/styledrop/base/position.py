@@ -27,7 +27,7 @@ from diffusers.configuration_utils import register_to_config
 from safetensors.torch import load_file
 from torch import nn
 
-from .errors import StyleDropError
+from ..errors import StyleDropError
 
 LEGACY_FILE = "position_embedding.safetensors"  # the table's own file in the old layout
 LEGACY_KEY = "position_embedding"  # its one tensor there

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import torch
 
-from ..errors import StyleDropWarning
+from ...errors import StyleDropWarning
 
 
 @dataclass

@@ -32,9 +32,9 @@ from pathlib import Path
 import torch
 from diffusers import AmusedScheduler, UVit2DModel, VQModel
 
-from . import bundled
-from .errors import StyleDropError
-from .files import current_umask, read_json_object
+from .. import bundled
+from ..errors import StyleDropError
+from ..files import current_umask, read_json_object
 from .position import LEGACY_FILE, PositionalUVit2DModel
 from .text import TextEncoder
 from .tokenizer import ImageTokenizer, VQTokenizer

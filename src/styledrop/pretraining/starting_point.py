@@ -19,10 +19,10 @@ from pathlib import Path
 import torch
 
 from ..base import load_transformer
+from ..base.patch_tokenizer import PatchKMeansTokenizer, nearest
+from ..base.position import PositionalUVit2DModel
+from ..base.tokenizer import ImageTokenizer, load_tokenizer_folder, same_tokenizer
 from ..errors import StyleDropError
-from ..patch_tokenizer import PatchKMeansTokenizer, nearest
-from ..position import PositionalUVit2DModel
-from ..tokenizer import ImageTokenizer, load_tokenizer_folder, same_tokenizer
 
 LEGACY_PREFIX = "transformer."  # the UVit2DModel's weights in an old checkpoint
 LEGACY_TABLE = "position.table"  # the table in an old checkpoint (last in the optimizer's order)

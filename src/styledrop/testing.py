@@ -20,7 +20,7 @@ import torch
 from diffusers import UVit2DModel, VQModel
 
 from .base import BaseModel, save_base
-from .tokenizer import VQTokenizer
+from .base.tokenizer import VQTokenizer
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def tiny_clip(width: int, folder: Path):
     """A CLIP text encoder of `width` channels and a character-level CLIP tokenizer (no download)."""
     from transformers import CLIPTextConfig, CLIPTextModelWithProjection, CLIPTokenizer
 
-    from .text.clip import ClipTextEncoder
+    from .base.text.clip import ClipTextEncoder
 
     folder.mkdir(parents=True, exist_ok=True)
     vocab = {}
@@ -114,7 +114,7 @@ def make_random_base(path: Path, *, size: str = "tiny", text: str = "clip", seed
                 encoder = tiny_clip(spec.text_hidden, Path(vocab_dir))
             text_hidden = spec.text_hidden
         elif text == "minilm":
-            from .text.minilm import MiniLMTextEncoder
+            from .base.text.minilm import MiniLMTextEncoder
 
             encoder, text_hidden = MiniLMTextEncoder(), MiniLMTextEncoder.hidden_size
         else:
