@@ -15,7 +15,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -73,6 +73,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_json_lines(path: Path, lines: Iterable[str]) -> None:
+    """A JSON Lines file (one JSON object per line, as the dataset and pool manifests are), atomically."""
+    atomic_write_text(path, "".join(line + "\n" for line in lines))
 
 
 def remove_stale_temps(path: Path) -> list[Path]:

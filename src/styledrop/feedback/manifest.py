@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import StyleDropError
-from ..files import atomic_write_text, read_json_object
+from ..files import read_json_object, write_json_lines
 
 POOL_FILE = "pool.json"
 MANIFEST = "manifest.jsonl"
@@ -58,7 +58,7 @@ def read_manifest(pool: Path) -> list[PoolImage]:
 
 
 def write_manifest(pool: Path, images: list[PoolImage]) -> None:
-    atomic_write_text(Path(pool) / MANIFEST, "".join(image.to_json() + "\n" for image in images))
+    write_json_lines(Path(pool) / MANIFEST, (image.to_json() for image in images))
 
 
 @contextmanager

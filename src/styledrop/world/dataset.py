@@ -23,10 +23,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..errors import StyleDropError
+from ..files import atomic_write_bytes, atomic_write_text
 from ..progress import progress_bar
 from . import splits as split_names
 from .copies import copies_any
-from .files import atomic_write_bytes, atomic_write_text
 from .iconify import ICONS_JSON, icon_member, icon_name, is_icon_member, load_icon_set
 from .licenses import write_licenses
 from .manifest import ManifestRecord, write_manifest

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from .files import atomic_write_text
+from ..files import atomic_write_text
 from .sources import PackagePin
 from .styles import StyleSet
 

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from ..errors import StyleDropError
-from .files import atomic_write_text
+from ..files import write_json_lines
 from .splits import SPLITS
 
 MANIFEST_NAME = "manifest.jsonl"
@@ -54,7 +54,7 @@ FIELDS = tuple(field.name for field in fields(ManifestRecord))
 
 def write_manifest(out_dir: Path, records: Iterable[ManifestRecord]) -> Path:
     path = out_dir / MANIFEST_NAME
-    atomic_write_text(path, "".join(record.to_json() + "\n" for record in records))
+    write_json_lines(path, (record.to_json() for record in records))
     return path
 
 

@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import StyleDropError
-from .files import atomic_write_bytes
+from ..files import atomic_write_bytes
 
 NPM_TIMEOUT_S = 900  # one `npm pack` of a 75 MB tarball takes ~5 s on a good connection
 
