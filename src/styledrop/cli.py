@@ -179,6 +179,9 @@ def cmd_pretrain(args) -> int:
     if not (args.data / "manifest.jsonl").is_file():
         raise StyleDropError(f"{args.data} has no manifest.jsonl: build the dataset first with "
                              f"`styledrop data emoji --out {args.data}`")
+    import torch
+
+    torch.set_num_threads(config.threads)  # a machine setting of this process, not of the library call
     report = pretrain_base(args.data, args.work, args.out, config, resume=not args.restart,
                            device=str(pick_device(args.device)))
     print(json.dumps(report, indent=2))

@@ -234,8 +234,10 @@ def prepare_training_set(data_dir: Path, work_dir: Path, config: PretrainConfig
 
 def pretrain_base(data_dir: Path, work_dir: Path, out_dir: Path, config: PretrainConfig, *, resume: bool = True,
                   show_progress: bool = True, device: str = "cpu") -> dict:
-    """Train tokenizer and transformer; checkpoints go to `work_dir`, the base folder to `out_dir`."""
-    torch.set_num_threads(config.threads)
+    """Train tokenizer and transformer; checkpoints go to `work_dir`, the base folder to `out_dir`.
+
+    `config.threads` is for the command (`styledrop pretrain` sets the process's torch threads from it);
+    the library leaves the caller's thread count alone."""
     work_dir.mkdir(parents=True, exist_ok=True)
     save_settings(config, work_dir / "pretrain.json")
     data, tokenizer = prepare_training_set(data_dir, work_dir, config)
