@@ -167,15 +167,15 @@ def train(images: torch.Tensor, work: Path, steps: int, minutes: float, batch: i
 
 def judge(tokenizer, pairs, images: dict, scorers) -> dict:
     """PSNR per split, codebook use, and what the scorers read in the tokenized held-out pairs."""
-    report = {}
+    report, decoded = {}, {}
     for name, pixels in images.items():
-        ids = tokenizer.encode(pixels)
-        report[f"psnr_{name}"] = round(psnr(tokenizer.decode(ids), pixels), 2)
+        ids = tokenizer.encode(pixels)  # each split once
+        decoded[name] = tokenizer.decode(ids)
+        report[f"psnr_{name}"] = round(psnr(decoded[name], pixels), 2)
         report[f"codes_used_{name}"] = int(ids.unique().numel())
-    decoded = [tensor_to_image(t) for t in tokenizer.decode(tokenizer.encode(images["heldout_pairs"]))]
-    read = grade(decoded, pairs, scorers)
+        report["tokens_per_image"] = int(ids[0].numel())
+    read = grade([tensor_to_image(t) for t in decoded["heldout_pairs"]], pairs, scorers)
     report["heldout_pairs_style"], report["heldout_pairs_top1"] = read["style_accuracy"], read["content_top1"]
-    report["tokens_per_image"] = int(tokenizer.encode(images["heldout_pairs"][:1]).numel())
     return report
 
 

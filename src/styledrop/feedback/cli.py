@@ -24,9 +24,10 @@ def _sampler(args, base) -> SampleConfig:
     return sampler_settings(base, args.config, {"seed": args.seed, "steps": args.steps, "style_scale": args.style_scale})
 
 
-def cmd_pool(args) -> int:
+def _pool_inputs(args) -> tuple[Path | None, list[str]]:
+    """(reference, prompts) of a pool to draw, checked before the base loads."""
     from ..adapters.io import load_adapter_file
-    from .pool import default_prompts, make_pool, pool_reference, read_prompt_file
+    from .pool import default_prompts, pool_reference, read_prompt_file
 
     check_setting(SampleConfig, "num_images", args.images_per_prompt, where="--images-per-prompt")
     adapter = load_adapter_file(args.adapter)
@@ -34,6 +35,20 @@ def cmd_pool(args) -> int:
     pool_reference(adapter, reference)  # a missing or unreadable reference fails before the base loads
     prompts = (read_prompt_file(args.prompt_file) if args.prompt_file
                else default_prompts(args.prompts, adapter.style_descriptor or "[V]", adapter.captions))
+    return reference, prompts
+
+
+def _round_config(args):
+    from .rounds import RoundConfig
+
+    return load_settings(RoundConfig, args.config, {"steps": args.train_steps, "lr": args.lr, "rank": args.rank,
+                                                    "seed": args.seed}, section="train")
+
+
+def cmd_pool(args) -> int:
+    from .pool import make_pool
+
+    reference, prompts = _pool_inputs(args)
     base = _base(args)
     images = make_pool(base, Path(args.adapter), reference, prompts, args.images_per_prompt,
                        _sampler(args, base), Path(args.out))
@@ -59,11 +74,10 @@ def cmd_select(args) -> int:
 
 def cmd_train(args) -> int:
     from ..training.loop import check_out
-    from .rounds import RoundConfig, train_round
+    from .rounds import train_round
 
     out = Path(args.out) if args.out else Path(args.pool) / "round2.safetensors"
-    config = load_settings(RoundConfig, args.config, {"steps": args.train_steps, "lr": args.lr, "rank": args.rank,
-                                                      "seed": args.seed}, section="train")
+    config = _round_config(args)
     check_out(out, resume=args.resume, overwrite=args.overwrite)
     result = train_round(_base(args), Path(args.pool), args.policy, out, config, resume=args.resume)
     print(f"wrote {out}: round {result.adapter.lineage['round']}, {result.adapter.lineage['selected']} selected "
@@ -72,24 +86,16 @@ def cmd_train(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from ..adapters.io import load_adapter_file
     from ..training.loop import check_out
     from .manifest import read_manifest
-    from .pool import default_prompts, pool_reference, read_prompt_file
-    from .rounds import RoundConfig, run_round
+    from .rounds import run_round
     from .score import scorer_from_spec
 
-    check_setting(SampleConfig, "num_images", args.images_per_prompt, where="--images-per-prompt")
     if args.policy == "human":
         raise StyleDropError("--policy human needs picks made in the page: run `styledrop feedback pool`, then "
                              "`styledrop feedback pick POOL`, then `styledrop feedback train POOL --policy human`")
-    adapter = load_adapter_file(args.adapter)
-    reference = Path(args.reference) if args.reference else None
-    pool_reference(adapter, reference)  # a missing or unreadable reference fails before the base loads
-    prompts = (read_prompt_file(args.prompt_file) if args.prompt_file
-               else default_prompts(args.prompts, adapter.style_descriptor or "[V]", adapter.captions))
-    config = load_settings(RoundConfig, args.config, {"steps": args.train_steps, "lr": args.lr, "rank": args.rank,
-                                                      "seed": args.seed}, section="train")
+    reference, prompts = _pool_inputs(args)
+    config = _round_config(args)
     pool, out = Path(args.out), Path(args.out) / "round2.safetensors"
     check_out(out, resume=args.resume, overwrite=args.overwrite)
     base = _base(args)
