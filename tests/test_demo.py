@@ -6,6 +6,7 @@ from pathlib import Path
 from PIL import Image
 
 from styledrop import demo
+from styledrop.adapters.io import load_adapter_file
 from styledrop.cli import main
 from styledrop.demo import CONTENTS, REFERENCE_STYLE, TRAIN, realism
 from styledrop.world.manifest import ManifestRecord, write_manifest
@@ -15,17 +16,20 @@ def test_demo_writes_grid_and_scores_with_the_settings_it_ran(tmp_path, tiny_bas
     monkeypatch.setattr(demo, "DEFAULT_DATA", tmp_path / "no-dataset")  # offline and without the dataset
     out = tmp_path / "demo"
     argv = ["demo", "--out", str(out), "--base", str(tiny_base_dir), "--train-steps", "2", "--lr", "3e-4",
-            "--style-scale", "1.5", "--content-scale", "2"]
+            "--style-scale", "1.5", "--content-scale", "2", "--descriptor", "flat outlined"]
     assert main(argv) == 0
     scores = json.loads((out / "scores.json").read_text())
     assert scores["settings"]["train"]["steps"] == 2 and scores["settings"]["train"]["lr"] == 3e-4
     assert scores["settings"]["train"]["rank"] == TRAIN.rank  # what was not overridden stays
     assert scores["settings"]["sample"]["style_scale"] == 1.5 and scores["settings"]["sample"]["content_scale"] == 2
+    assert scores["settings"]["descriptor"] == "flat outlined"
+    adapter = load_adapter_file(out / "adapter.safetensors")
+    assert adapter.captions == ["A watermelon in flat outlined style"] and adapter.style_descriptor == "flat outlined"
     for row in ("base", "styledrop"):
         drawn = json.loads((out / row / "generation.json").read_text())["images"]
         assert len(drawn) == 2 * len(CONTENTS) == scores[row]["images"]
         assert {d["prompt"] for d in drawn} == ({f"A {c}" for c in CONTENTS} if row == "base"
-                                                 else {f"A {c} in [V] style" for c in CONTENTS})
+                                                 else {f"A {c} in flat outlined style" for c in CONTENTS})
         # the row's figures are the counts of what the scorers read, image by image
         assert sum(scores[row]["predicted_styles"].values()) == scores[row]["images"]
         in_style = scores[row]["predicted_styles"].get(REFERENCE_STYLE, 0) / scores[row]["images"]

@@ -122,6 +122,34 @@ def style_image_flags(args):
     return StyleImage(Path(args.style_image), image, caption)
 
 
+def cmd_describe(args) -> int:
+    from .base import load_base
+    from .captions import style_caption
+    from .describe import STYLES_FILE, base_style_words, rank_descriptors
+    from .devices import pick_device
+    from .images import image_to_tensor, load_image, to_square
+
+    content = args.content.strip()
+    if not content:
+        raise StyleDropError("--content is empty: say what the image shows, e.g. --content watermelon")
+    if args.top < 1:
+        raise StyleDropError(f"--top {args.top}: give 1 or more rows")
+    candidates = args.candidates or (base_style_words(Path(args.base)) if Path(args.base).is_dir() else [])
+    if not candidates:
+        raise StyleDropError(f"the base {args.base} lists no style words ({STYLES_FILE}); give your own, "
+                             "e.g. --candidates 'watercolor painting' 'flat cartoon illustration'")
+    image = load_image(args.image)  # before the model loads
+    base = load_base(args.base, pick_device(args.device))
+    pixels = image_to_tensor(to_square(image, base.resolution))
+    readings = rank_descriptors(base, pixels, content, candidates)
+    print("| style words | base's loss on the image (nats; lower: reads it as that style) |\n|---|---:|")
+    for reading in readings[: args.top]:
+        print(f"| {reading.descriptor} | {reading.loss:.3f} |")
+    best = readings[0].descriptor
+    print(f"\nsuggested caption: --caption '{style_caption(content, best, article='auto')}'")
+    return 0
+
+
 def cmd_info(args) -> int:
     from .base import HUB_ID
     from .bundled import EMOJI_BASE
@@ -195,7 +223,9 @@ def cmd_demo(args) -> int:
     train = {k: v for k, v in {"steps": args.train_steps, "lr": args.lr}.items() if v is not None}
     sample = {k: v for k, v in {"style_scale": args.style_scale, "content_scale": args.content_scale}.items()
               if v is not None}
-    run_demo(Path(args.out), args.base, train, sample)
+    from .demo import DESCRIPTOR
+
+    run_demo(Path(args.out), args.base, train, sample, descriptor=(args.descriptor or DESCRIPTOR).strip() or DESCRIPTOR)
     return 0
 
 
@@ -261,6 +291,16 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--config", type=Path, help="TOML file with a [generate] table")
     gen.set_defaults(func=cmd_generate)
 
+    desc = sub.add_parser("describe", help="rank the style words the base reads in a style image, for its caption")
+    desc.add_argument("--base", default=default_base(), help="base model folder (aMUSEd layout) or hub id "
+                      "(default: the bundled emoji-world base)")
+    desc.add_argument("--image", required=True, help="the style image")
+    desc.add_argument("--content", required=True, help="what it shows, as the caption will say it: watermelon")
+    desc.add_argument("--candidates", nargs="+", help="style words to rank (default: the base's styles.json)")
+    desc.add_argument("--top", type=int, default=8, help="rows to print (default 8)")
+    desc.add_argument("--device", default="auto")
+    desc.set_defaults(func=cmd_describe)
+
     info = sub.add_parser("info", help="describe an adapter file or a base model folder")
     info.add_argument("path", nargs="?", default=default_base(),
                       help="adapter file, base folder or hub id (default: the bundled emoji-world base)")
@@ -299,9 +339,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="demo-output", help="output folder (default: demo-output)")
     demo.add_argument("--base", help="base model (default: the bundled emoji-world base)")
     demo.add_argument("--train-steps", type=int, help="adapter training steps (default 300)")
-    demo.add_argument("--lr", type=float, help="adapter learning rate (default 1e-3)")
-    demo.add_argument("--style-scale", type=float, help="style guidance lambda_A (default 0.5)")
-    demo.add_argument("--content-scale", type=float, help="content guidance lambda_B (default: the base's sampling.json)")
+    demo.add_argument("--lr", type=float, help="adapter learning rate (default 3e-4)")
+    demo.add_argument("--style-scale", type=float, help="style guidance lambda_A (default 0)")
+    demo.add_argument("--content-scale", type=float, help="content guidance lambda_B (default 1)")
+    demo.add_argument("--descriptor", help="style words of the caption and prompts (default: the demo's, see "
+                      "`styledrop describe`; '[V]' for a rare token)")
     demo.set_defaults(func=cmd_demo)
 
     from .evaluation.cli import register as register_score

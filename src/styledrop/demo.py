@@ -1,9 +1,10 @@
 """`styledrop demo`: learn a held-out style from ONE image on the bundled base, offline.
 
 1. Train a StyleDrop adapter on the bundled OpenMoji-color watermelon (a style no image of which
-   reached the base) with the caption "A watermelon in [V] style".
-2. Draw eight other concepts with the base alone ("A cow") and with the adapter ("A cow in [V]
-   style"), same seeds.
+   reached the base) with the caption "A watermelon in fluent flat outlined style" (style words
+   the base knows, as the paper describes the style briefly; `descriptor="[V]"` for a rare token).
+2. Draw eight other concepts with the base alone ("A cow") and with the adapter ("A cow in fluent
+   flat outlined style"), same seeds.
 3. Score both with the bundled scorers (text score, style score, style accuracy = share drawn in
    the reference's style, content accuracy, content leakage) and write grid.png + scores.json.
    When the emoji dataset is at hand (`data`, default data/emoji), also KID of both rows against
@@ -23,7 +24,7 @@ from PIL import Image, ImageDraw
 from .adapters.io import load_adapter_file
 from .base import load_base
 from .bundled import DEMO_REFERENCE, MODELS, default_base, require
-from .captions import style_caption
+from .captions import strip_style, style_caption
 from .files import atomic_write_text
 from .generation import generate_to_folder
 from .grid import make_grid
@@ -33,15 +34,21 @@ from .training.loop import TrainConfig, train_adapter
 
 CONTENTS = ["cow", "piano", "banana", "house", "cat", "rocket", "tree", "car"]
 REFERENCE_STYLE, REFERENCE_CONTENT = "openmoji-color", "watermelon"
-TRAIN = TrainConfig(steps=300, lr=1e-3, batch_size=8, rank=4, shared=True, checkpoint_every=100, seed=0)
-SAMPLE = {"steps": 24, "num_images": 2, "seed": 0, "style_scale": 0.5}  # over the base's sampling.json
+# The recipe, measured on this reference (README, "The demo"): a caption whose style words the base
+# knows ("fluent flat outlined": a flat set's words and the variant word `styledrop describe` ranks
+# first for the reference) and content guidance 1 let a gentle adapter bring in the outlines without
+# painting every object in the watermelon's colours.
+DESCRIPTOR = "fluent flat outlined"
+TRAIN = TrainConfig(steps=300, lr=3e-4, batch_size=8, rank=4, shared=True, checkpoint_every=100, seed=0)
+SAMPLE = {"steps": 24, "num_images": 2, "seed": 0, "style_scale": 0.0, "content_scale": 1.0}  # over sampling.json
 DEFAULT_DATA = Path("data/emoji")  # `styledrop data emoji --out data/emoji`: the real images KID compares to
 
 
 def run_demo(out: Path, base_path: str | None = None, train: dict | None = None, sample: dict | None = None,
-             data: Path | None = None) -> dict:
+             data: Path | None = None, descriptor: str = DESCRIPTOR) -> dict:
     """`train` and `sample` override fields of TRAIN (e.g. steps, lr) and SAMPLE (e.g. style_scale);
-    `data` is the dataset folder whose real images KID compares to (default DEFAULT_DATA)."""
+    `data` is the dataset folder whose real images KID compares to (default DEFAULT_DATA); `descriptor`
+    the style words of the caption and prompts ("[V]": a rare token, no words)."""
     from .evaluation.cli import score_folder
     from .evaluation.runs import summarise
     from .evaluation.scorers import Scorers
@@ -54,13 +61,13 @@ def run_demo(out: Path, base_path: str | None = None, train: dict | None = None,
     save_png_atomic(reference, out / "reference.png")
     print(f"demo: 1/3 learning the OpenMoji style from {DEMO_REFERENCE.name} ({recipe.steps} steps, lr {recipe.lr:g})")
     pixels = image_to_tensor(to_square(reference, base.resolution))[None]
-    train_adapter(base, pixels, [style_caption(REFERENCE_CONTENT)], recipe, out / "adapter.safetensors",
-                  style_descriptor="[V]")
+    train_adapter(base, pixels, [style_caption(REFERENCE_CONTENT, descriptor)], recipe, out / "adapter.safetensors",
+                  style_descriptor=descriptor)
     adapter = load_adapter_file(out / "adapter.safetensors")
 
     print(f"demo: 2/3 drawing {len(CONTENTS)} concepts with the base alone and with the adapter")
     plain = [f"A {c}" for c in CONTENTS]
-    styled = [style_caption(c) for c in CONTENTS]
+    styled = [style_caption(c, descriptor) for c in CONTENTS]
     sample = sampler_settings(base, overrides=SAMPLE | (sample or {}))
     generate_to_folder(base, plain, sample, out / "base")
     generate_to_folder(base, styled, sample, out / "styledrop", style=adapter)
@@ -70,11 +77,12 @@ def run_demo(out: Path, base_path: str | None = None, train: dict | None = None,
     scores = {}
     for name, prompts in (("base", plain), ("styledrop", styled)):
         record = json.loads((out / name / "generation.json").read_text())
-        pairs = [(out / name / r["file"], r["prompt"]) for r in record["images"]]
+        # the text score reads the content prompt, "A cow": style words name a look, not what is drawn
+        pairs = [(out / name / r["file"], strip_style(r["prompt"], descriptor)) for r in record["images"]]
         result = score_folder(pairs, out / "reference.png", scorers, REFERENCE_CONTENT)
         scores[name] = summarise(result, REFERENCE_STYLE)
     scores["kid"] = realism(out, DEFAULT_DATA if data is None else data, base.resolution, base.device)
-    scores["settings"] = {"train": asdict(recipe), "sample": asdict(sample), "base": base.name,
+    scores["settings"] = {"train": asdict(recipe), "sample": asdict(sample), "base": base.name, "descriptor": descriptor,
                           "reference": str(DEMO_REFERENCE.relative_to(MODELS.parent))}
     scores["seconds"] = round(time.time() - start, 1)
     atomic_write_text(out / "scores.json", json.dumps(scores, indent=2))

@@ -9,6 +9,7 @@ import torch
 from safetensors.torch import load_file
 
 from styledrop.base import load_base
+from styledrop.describe import base_style_words
 from styledrop.errors import StyleDropError
 from styledrop.pipeline import SampleConfig, StyleDropPipeline
 from styledrop.pretraining.pretrain import (
@@ -21,6 +22,7 @@ from styledrop.pretraining.pretrain import (
     transformer_records,
 )
 from styledrop.world.manifest import ManifestRecord
+from styledrop.world.variants import VARIANT_WORDS
 
 from .test_emoji_dataset import build
 
@@ -53,6 +55,9 @@ def test_pretrain_resumes_exactly_and_makes_a_base(tmp_path, fake_packages):
     exported = load_file(str(tmp_path / "exported" / "transformer" / "diffusion_pytorch_model.safetensors"))
     finished = load_file(str(tmp_path / "a-base" / "transformer" / "diffusion_pytorch_model.safetensors"))
     assert exported.keys() == finished.keys() and all(torch.equal(exported[k], finished[k]) for k in finished)
+    words = base_style_words(tmp_path / "a-base")  # what `styledrop describe` ranks: the captions' style words
+    assert words == base_style_words(tmp_path / "exported") and "noto" in words and "outlined" in words
+    assert all(f"noto {w}" in words for w in VARIANT_WORDS.values())
 
 
 def record(caption: str, split: str) -> ManifestRecord:

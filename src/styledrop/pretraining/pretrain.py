@@ -44,8 +44,9 @@ from ..base.position import PositionalUVit2DModel
 from ..base.text import TextEmbedding
 from ..base.text.minilm import MiniLMTextEncoder
 from ..base.tokenizer import ImageTokenizer, load_tokenizer_folder, same_tokenizer
-from ..captions import style_caption
+from ..captions import find_descriptor, style_caption
 from ..config import jsonable, save_settings
+from ..describe import STYLES_FILE, base_style_words, write_style_words
 from ..errors import StyleDropError
 from ..images import image_to_tensor
 from ..progress import progress_bar
@@ -245,7 +246,8 @@ def pretrain_base(data_dir: Path, work_dir: Path, out_dir: Path, config: Pretrai
     text = encoder.encode(data.prompts)  # (P, L, 384), once
     transformer, report = train_transformer(data, text, work_dir, config, resume=resume,
                                             show_progress=show_progress, device=device)
-    write_base(transformer.cpu(), tokenizer, encoder, out_dir)
+    write_style_words(work_dir, caption_style_words(data.prompts))  # for export_checkpoint too
+    write_base(transformer.cpu(), tokenizer, encoder, out_dir, work_dir)
     report = data.report | report
     (work_dir / "report.json").write_text(json.dumps(report, indent=2))
     return report
@@ -343,14 +345,23 @@ def train_transformer(data: TrainingSet, text: TextEmbedding, work_dir: Path, co
     return transformer, report
 
 
+def caption_style_words(prompts: list[str]) -> list[str]:
+    """The style words of the training captions, then the variants' words alone ("outlined"), which a
+    user would type and the text encoder places near the captions that carry them."""
+    found = sorted({d for d in map(find_descriptor, prompts) if d})
+    return found + [w for w in VARIANT_WORDS.values() if w not in found]
+
+
 def write_base(transformer: PositionalUVit2DModel, tokenizer: ImageTokenizer, encoder: MiniLMTextEncoder,
-               out_dir: Path) -> None:
+               out_dir: Path, work_dir: Path) -> None:
     transformer.eval().requires_grad_(False).half()
     if transformer.position_embedding is not None:  # the table stays float32, as trained (96 kB)
         transformer.position_embedding.data = transformer.position_embedding.data.float()
     base = BaseModel(name="styledrop/emoji-base", transformer=transformer, image_tokenizer=tokenizer,
                      text_encoder=encoder, mask_id=tokenizer.codebook_size)
     save_base(base, out_dir)
+    if (work_dir / STYLES_FILE).is_file():
+        write_style_words(out_dir, base_style_words(work_dir))
 
 
 def export_checkpoint(work_dir: Path, out_dir: Path) -> int:
@@ -364,7 +375,7 @@ def export_checkpoint(work_dir: Path, out_dir: Path) -> int:
     weights, _ = current_layout(ckpt.weights, ckpt.optimizer, transformer)
     transformer.load_state_dict(weights)
     encoder = MiniLMTextEncoder(max_length=config.text_max_length)
-    write_base(transformer, load_tokenizer_folder(work_dir / "vqvae"), encoder, out_dir)
+    write_base(transformer, load_tokenizer_folder(work_dir / "vqvae"), encoder, out_dir, work_dir)
     return ckpt.step
 
 
