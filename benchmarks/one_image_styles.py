@@ -88,10 +88,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/one-image-styles"))
     args = parser.parse_args()
     recipe = replace(TRAIN, **parse_overrides(args.train, {f.name for f in fields(TRAIN)}, "--train"))
-    sample_overrides = SAMPLE | parse_overrides(args.sample, {"content_scale", "temperature",
-                                                              "token_temperature", "steps"}, "--sample")
-    if "steps" in sample_overrides:
-        sample_overrides["steps"] = int(sample_overrides["steps"])
+    sample_overrides = SAMPLE | parse_overrides(args.sample, {"content_scale", "temperature", "token_temperature",
+                                                              "steps", "num_images"}, "--sample")
+    for key in ("steps", "num_images"):
+        sample_overrides[key] = int(sample_overrides[key])
     contents = EVAL_CONTENTS if args.contents == "new" else DEMO_CONTENTS
     base, scorers = load_base(args.base), Scorers.load()
     scales = args.style_scales or [SAMPLE["style_scale"]]

@@ -96,6 +96,29 @@ def test_generate_uses_the_bases_sampling_file_under_the_flags(tiny_base_dir, tm
     assert code == 2 and "sampling.json" in err and "Traceback" not in err
 
 
+def test_drawing_with_a_style_adapter_takes_the_bases_styled_settings(tiny_base_dir, style_png, tmp_path, capsys):
+    import shutil
+
+    base = tmp_path / "base"
+    shutil.copytree(tiny_base_dir, base)
+    (base / "sampling.json").write_text(json.dumps({"settings": {"content_scale": 1.5, "temperature": 2.0},
+                                                    "with_style_adapter": {"content_scale": 4.0}}))
+    adapter = tmp_path / "v.safetensors"
+    assert run(capsys, "train", "--base", base, "--image", style_png, "--caption", "A x in [V] style", "--out", adapter,
+               "--steps", 2)[0] == 0
+    common = ["generate", "--base", base, "--prompt", "A cow in [V] style", "--steps", 2]
+    for extra, content_scale in (([], 1.5), (["--adapter", adapter], 4.0),
+                                 (["--adapter", adapter, "--content-scale", 0.5], 0.5)):
+        out = tmp_path / f"images-{len(extra)}"
+        code, _, err = run(capsys, *common, *extra, "--out", out)
+        assert code == 0, err
+        used = json.loads((out / "config.json").read_text())
+        assert (used["content_scale"], used["temperature"]) == (content_scale, 2.0), extra
+    (base / "sampling.json").write_text(json.dumps({"settings": {}, "with_style_adapter": [1]}))
+    code, _, err = run(capsys, *common, "--out", tmp_path / "bad")
+    assert code == 2 and "with_style_adapter" in err and "Traceback" not in err
+
+
 def test_train_uses_the_bases_training_file_under_toml_and_flags(tiny_base_dir, style_png, tmp_path, capsys):
     import shutil
 

@@ -3,12 +3,16 @@
 import json
 from pathlib import Path
 
+import pytest
+import torch
 from PIL import Image
 
 from styledrop import demo
 from styledrop.adapters.io import load_adapter_file
+from styledrop.base.patch_tokenizer import PatchKMeansTokenizer
 from styledrop.cli import main
 from styledrop.demo import CONTENTS, REFERENCE_STYLE, TRAIN, realism
+from styledrop.images import image_to_tensor
 from styledrop.world.manifest import ManifestRecord, write_manifest
 
 
@@ -59,8 +63,14 @@ def test_demo_kid_compares_both_rows_to_the_real_images_of_the_reference_style(t
             Image.new("RGB", (32, 32), colour).save(out / row / f"{i}.png")
         listed = [{"file": f"{i}.png", "prompt": "A cow"} for i in range(4)]
         (out / row / "generation.json").write_text(json.dumps({"images": listed}))
-    entry = realism(out, tmp_path, 32, "cpu")
+    entry = realism(out, tmp_path, 32, "cpu", contents=["red", "green"] * 2)
     assert (entry["real_images"], entry["size"], entry["data"]) == (8, 32, str(tmp_path))
-    for row in ("base", "styledrop", "real_floor"):
+    assert entry["real_contents"]["sizes"] == [4, 8] and "tokenized_contents" not in entry  # no tokenizer given
+    for row in ("base", "styledrop", "real_floor", "real_contents"):
         assert entry[row]["standard_error"] >= 0 and entry[row]["subsets"] == 100
     assert entry["base"]["sizes"] == [4, 8] and entry["real_floor"]["sizes"] == [4, 4]
+    # a tokenizer whose codes are the eight flat colours gives the reals back: the same KID
+    pixels = torch.stack([image_to_tensor(Image.open(tmp_path / f"{i}.png").convert("RGB")) for i in range(8)])
+    exact = PatchKMeansTokenizer.fit(pixels, 2, 8, torch.Generator().manual_seed(0), 10)
+    with_tokens = realism(out, tmp_path, 32, "cpu", contents=["red", "green"] * 2, tokenizer=exact)
+    assert with_tokens["tokenized_contents"]["value"] == pytest.approx(with_tokens["real_contents"]["value"], abs=1e-4)

@@ -67,7 +67,7 @@ def test_the_table_is_added_after_the_token_embedding(tiny_base):
 def test_from_pretrained_keeps_the_table_and_the_base_round_trips(tiny_base, tmp_path):
     tiny_base.transformer = with_positions(tiny_base.transformer, random_table(tiny_base))
     expected = all_masked_logits(tiny_base)
-    tiny_base.sampling = {"content_scale": 1.0}
+    tiny_base.sampling, tiny_base.sampling_styled = {"content_scale": 1.0}, {"content_scale": 2.0}
     save_base(tiny_base, tmp_path / "base")
 
     folder = tmp_path / "base" / "transformer"
@@ -85,6 +85,7 @@ def test_from_pretrained_keeps_the_table_and_the_base_round_trips(tiny_base, tmp
 
     loaded = load_base(tmp_path / "base")
     assert type(loaded.transformer) is PositionalUVit2DModel and loaded.sampling == {"content_scale": 1.0}
+    assert loaded.sampling_styled == {"content_scale": 2.0}
     assert torch.equal(all_masked_logits(loaded), expected)
     assert loaded.transformer_hash() == hash_state_dict(tiny_base.transformer.state_dict())
 

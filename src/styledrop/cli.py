@@ -90,7 +90,7 @@ def cmd_generate(args) -> int:
         "steps": args.steps, "seed": args.seed, "num_images": args.num_images, "style_scale": args.style_scale,
         "content_scale": args.content_scale, "negative_prompt": args.negative_prompt, "temperature": args.temperature,
         "token_temperature": args.token_temperature, "subject_weight": args.subject_weight, "batch_size": args.batch_size,
-        "style_image_scale": args.style_image_scale})
+        "style_image_scale": args.style_image_scale}, styled=bool(files))
     out = Path(args.out)
     results = generate_to_folder(base, args.prompt, config, out, style=files[0] if files else None,
                                  subject=files[1] if len(files) > 1 else None, style_image=style_image)
@@ -167,7 +167,8 @@ def cmd_info(args) -> int:
                 "resolution": base.resolution, "token_grid": list(base.grid), "codebook_size": base.codebook_size,
                 "mask_id": base.mask_id, "transformer_hash": base.transformer_hash(),
                 "training_defaults": base.training or "none (the paper's: TrainConfig's defaults)",
-                "sampling_defaults": base.sampling or "none (SampleConfig's defaults)"}
+                "sampling_defaults": base.sampling or "none (SampleConfig's defaults)",
+                "sampling_with_style_adapter": base.sampling_styled or "none (the sampling defaults)"}
     else:
         from .adapters.io import load_adapter_file
 

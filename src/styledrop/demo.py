@@ -28,7 +28,7 @@ from .captions import strip_style, style_caption
 from .files import atomic_write_text
 from .generation import generate_to_folder
 from .grid import make_grid
-from .images import image_to_tensor, load_image, save_png_atomic, to_square
+from .images import image_to_tensor, load_image, save_png_atomic, tensor_to_image, to_square
 from .pipeline import sampler_settings
 from .training.loop import TrainConfig, train_adapter
 
@@ -81,7 +81,8 @@ def run_demo(out: Path, base_path: str | None = None, train: dict | None = None,
         pairs = [(out / name / r["file"], strip_style(r["prompt"], descriptor)) for r in record["images"]]
         result = score_folder(pairs, out / "reference.png", scorers, REFERENCE_CONTENT)
         scores[name] = summarise(result, REFERENCE_STYLE)
-    scores["kid"] = realism(out, DEFAULT_DATA if data is None else data, base.resolution, base.device)
+    scores["kid"] = realism(out, DEFAULT_DATA if data is None else data, base.resolution, base.device,
+                            [c for c in CONTENTS for _ in range(sample.num_images)], base.image_tokenizer)
     scores["settings"] = {"train": asdict(recipe), "sample": asdict(sample), "base": base.name, "descriptor": descriptor,
                           "reference": str(DEMO_REFERENCE.relative_to(MODELS.parent))}
     scores["seconds"] = round(time.time() - start, 1)
@@ -93,9 +94,14 @@ def run_demo(out: Path, base_path: str | None = None, train: dict | None = None,
     return scores
 
 
-def realism(out: Path, data: Path, size: int, device) -> dict:
+def realism(out: Path, data: Path, size: int, device, contents: list[str] | None = None, tokenizer=None) -> dict:
     """KID of the base's and StyleDrop's drawings to the dataset's real images of the reference's
-    style (EfficientNet-Lite0 features), with the real-against-real floor; or why it is absent."""
+    style (EfficientNet-Lite0 features), with the real-against-real floor; or why it is absent.
+
+    For scale, `contents` (one entry per drawn image: the concepts, as often as the rows draw them)
+    adds the KID of the real images of those concepts ("real_contents": what a perfect drawing of
+    these prompts reads) and, with the base's `tokenizer`, of the same images through it
+    ("tokenized_contents": the best any drawing of this base can read)."""
     from .evaluation.realism import kid_to_real, real_features, real_floor, real_records
 
     records, why_not = real_records(data, REFERENCE_STYLE, size)
@@ -109,6 +115,16 @@ def realism(out: Path, data: Path, size: int, device) -> dict:
         drawn = [Image.open(out / name / r["file"]).convert("RGB") for r in record["images"]]
         entry[name] = kid_to_real(drawn, reals, device=device, generator=torch.Generator().manual_seed(0)).to_json()
     entry["real_floor"] = real_floor(reals, torch.Generator().manual_seed(0)).to_json()
+    by_caption = {r.caption: r for r in records}
+    if contents and all(c in by_caption for c in contents):
+        same = [Image.open(by_caption[c].paths[size]).convert("RGB") for c in contents]
+        entry["real_contents"] = kid_to_real(same, reals, device=device,
+                                             generator=torch.Generator().manual_seed(0)).to_json()
+        if tokenizer is not None:
+            pixels = torch.stack([image_to_tensor(image) for image in same]).to(device)
+            through = tokenizer.decode(tokenizer.encode(pixels)).cpu()
+            entry["tokenized_contents"] = kid_to_real([tensor_to_image(t) for t in through], reals, device=device,
+                                                      generator=torch.Generator().manual_seed(0)).to_json()
     return entry
 
 
@@ -146,6 +162,8 @@ def print_kid(entry: dict) -> None:
         print(f"KID to real {entry['reference_style']} images: absent ({entry['absent']})")
         return
     row = " | ".join(f"{name} {entry[name]['value']:.5f} ± {entry[name]['standard_error']:.5f}"
-                     for name in ("base", "styledrop", "real_floor"))
-    print(f"KID to {entry['real_images']} real {entry['reference_style']} images of {entry['data']} "
-          f"(real_floor: two halves of them): {row}")
+                     for name in ("base", "styledrop", "real_contents", "tokenized_contents", "real_floor")
+                     if name in entry)
+    print(f"KID to {entry['real_images']} real {entry['reference_style']} images of {entry['data']} (real_contents: "
+          f"the real images of the drawn concepts; tokenized_contents: the same through the base's tokenizer; "
+          f"real_floor: two halves of the reals): {row}")

@@ -49,9 +49,12 @@ class SampleConfig:
     batch_size: int = setting(8, at_least=1)  # images decoded together
 
 
-def sampler_settings(base: BaseModel, toml_path=None, overrides: dict | None = None) -> SampleConfig:
-    """SampleConfig from its defaults, then the base's sampling.json, then a TOML [generate] table, then flags."""
-    return load_settings(SampleConfig, toml_path, overrides, section="generate", defaults=base.sampling,
+def sampler_settings(base: BaseModel, toml_path=None, overrides: dict | None = None, *,
+                     styled: bool = False) -> SampleConfig:
+    """SampleConfig from its defaults, then the base's sampling.json (`styled`: with its settings for
+    drawing with a style adapter on top), then a TOML [generate] table, then flags."""
+    defaults = base.sampling | (base.sampling_styled if styled else {})
+    return load_settings(SampleConfig, toml_path, overrides, section="generate", defaults=defaults,
                          defaults_where=f"{base.name}/sampling.json")
 
 

@@ -46,6 +46,7 @@ CLIP_ENTRY = ["transformers", "CLIPTextModelWithProjection"]
 TRANSFORMERS = {"UVit2DModel": "diffusers", "PositionalUVit2DModel": "styledrop"}  # class -> library
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 SAMPLING = "sampling.json"
+STYLED = "with_style_adapter"  # sampling.json's table of settings for drawing with a style adapter
 TRAINING = "training.json"
 AESTHETIC_SCORE = 6  # aMUSEd's default micro-conditioning
 
@@ -62,6 +63,7 @@ class BaseModel:
     schedule: str = "cosine"
     training: dict = field(default_factory=dict)  # TrainConfig fields from training.json, under the user's
     sampling: dict = field(default_factory=dict)  # SampleConfig fields from sampling.json, under the user's
+    sampling_styled: dict = field(default_factory=dict)  # sampling.json's "with_style_adapter": over `sampling`
     _hash: str | None = field(default=None, repr=False)
 
     def __post_init__(self):
@@ -150,6 +152,7 @@ def load_base(name: str | os.PathLike, device: torch.device | str = "cpu") -> Ba
         name=str(name), transformer=transformer.eval().requires_grad_(False), image_tokenizer=image_tokenizer,
         text_encoder=text_encoder, mask_id=scheduler.config.mask_token_id, schedule=scheduler.config.masking_schedule,
         sampling=load_recipe(path / SAMPLING),
+        sampling_styled=load_recipe(path / SAMPLING, STYLED),
         training=load_recipe(path / TRAINING),
     )
     return base.to(device)
@@ -173,17 +176,21 @@ def load_transformer(folder: Path) -> UVit2DModel:
                          "(re-export the base with `styledrop pretrain` or give an aMUSEd folder)")
 
 
-def load_recipe(file: Path) -> dict:
-    """The settings of a base's sampling.json or training.json ({"why": ..., "settings": {...}}), or {}."""
+def load_recipe(file: Path, key: str = "settings") -> dict:
+    """The settings of a base's sampling.json or training.json ({"why": ..., "settings": {...}}), or {}.
+
+    `key` STYLED reads sampling.json's optional "with_style_adapter" table: the settings measured for
+    drawing with a style adapter, over "settings" (absent: {})."""
     if not file.is_file():
         return {}
     try:
-        settings = json.loads(file.read_text())["settings"]
-    except (ValueError, KeyError, TypeError) as err:
+        recipe = json.loads(file.read_text())
+        settings = recipe["settings"] if key == "settings" else recipe.get(key, {})
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise StyleDropError(f"{file} is not a settings file ({err}); expected "
                              '{"why": "...", "settings": {"lr": ...}}; fix or delete it') from err
     if not isinstance(settings, dict):
-        raise StyleDropError(f"{file}: 'settings' must be a table of settings, not {settings!r}")
+        raise StyleDropError(f"{file}: {key!r} must be a table of settings, not {settings!r}")
     return settings
 
 
@@ -278,6 +285,6 @@ def _write_base(base: BaseModel, path: Path) -> None:
         (path / "text_encoder" / "config.json").write_text(json.dumps(base.text_encoder.config(), indent=2))
         index |= {"text_encoder": MINILM_ENTRY, "tokenizer": [None, None]}
     (path / "model_index.json").write_text(json.dumps(index, indent=2))
-    for file, settings in ((SAMPLING, base.sampling), (TRAINING, base.training)):
-        if settings:
-            (path / file).write_text(json.dumps({"settings": settings}, indent=2))
+    for file, settings, styled in ((SAMPLING, base.sampling, base.sampling_styled), (TRAINING, base.training, {})):
+        if settings or styled:
+            (path / file).write_text(json.dumps({"settings": settings} | ({STYLED: styled} if styled else {}), indent=2))

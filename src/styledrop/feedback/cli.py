@@ -21,7 +21,8 @@ def _base(args):
 
 
 def _sampler(args, base) -> SampleConfig:
-    return sampler_settings(base, args.config, {"seed": args.seed, "steps": args.steps, "style_scale": args.style_scale})
+    return sampler_settings(base, args.config, {"seed": args.seed, "steps": args.steps, "style_scale": args.style_scale},
+                            styled=True)  # pools are drawn with the adapter
 
 
 def _pool_inputs(args) -> tuple[Path | None, list[str]]:
