@@ -24,10 +24,10 @@ from pathlib import Path
 from styledrop.adapters.io import load_adapter_file
 from styledrop.base import load_base
 from styledrop.bundled import default_base
-from styledrop.captions import style_caption
+from styledrop.captions import strip_style, style_caption
 from styledrop.demo import CONTENTS as DEMO_CONTENTS
+from styledrop.demo import DESCRIPTORS, TRAIN
 from styledrop.demo import SAMPLE as DEMO_SAMPLE
-from styledrop.demo import TRAIN
 from styledrop.evaluation.cli import score_folder
 from styledrop.evaluation.runs import summarise
 from styledrop.evaluation.scorers import Scorers
@@ -41,7 +41,7 @@ from styledrop.training.loop import train_adapter
 from styledrop.world.manifest import load_manifest
 
 EVAL_CONTENTS = DEMO_CONTENTS
-ROUND1 = TRAIN  # the demo's round-1 recipe (lr 1e-3: 1e-4 learns no style on the bundled base; README)
+ROUND1 = TRAIN  # the demo's round-1 recipe (README, "The demo")
 ROUND2 = RoundConfig(steps=300, lr=1e-4, checkpoint_every=100)  # paper: rank 32, unshared
 SAMPLE = {**DEMO_SAMPLE, "steps": 24, "num_images": 2, "seed": 1000}  # over the base's sampling.json
 SIMULATED = "simulated-human"
@@ -60,10 +60,12 @@ def simulate_human(pool: Path, scorers, style: str, limit: int = 10) -> int:
 
 
 def evaluate(base, adapter_path: Path, reference: Path, content: str, style: str, out: Path, scorers) -> dict:
-    prompts = [style_caption(c) for c in EVAL_CONTENTS]
-    generate_to_folder(base, prompts, sampler_settings(base, overrides=SAMPLE), out, style=load_adapter_file(adapter_path), show_progress=False)
+    adapter = load_adapter_file(adapter_path)
+    words = adapter.style_descriptor
+    prompts = [style_caption(c, words) for c in EVAL_CONTENTS]
+    generate_to_folder(base, prompts, sampler_settings(base, overrides=SAMPLE), out, style=adapter, show_progress=False)
     record = json.loads((out / "generation.json").read_text())
-    pairs = [(out / r["file"], r["prompt"]) for r in record["images"]]
+    pairs = [(out / r["file"], strip_style(r["prompt"], words)) for r in record["images"]]  # text score: content
     return summarise(score_folder(pairs, reference, scorers, content), style)
 
 
@@ -76,6 +78,8 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=12)
     parser.add_argument("--images-per-prompt", type=int, default=8)
     parser.add_argument("--round2-lr", type=float, default=ROUND2.lr, help=f"round-2 learning rate ({ROUND2.lr:g})")
+    parser.add_argument("--descriptor", help="the captions' style words for every style (default: the demo's rule "
+                        "per style, " + ", ".join(DESCRIPTORS.values()) + "; '[V]' for a rare token)")
     parser.add_argument("--out", type=Path, default=Path("runs/feedback-rounds"))
     args = parser.parse_args()
     base, scorers = load_base(args.base), Scorers.load()
@@ -84,14 +88,15 @@ def main() -> None:
     for style in args.styles:
         work = args.out / style
         reference = records[(style, args.content)].paths[base.resolution]
-        caption = style_caption(args.content)
+        words = args.descriptor or DESCRIPTORS[style]
+        caption = style_caption(args.content, words)
         pixels = image_to_tensor(to_square(load_image(reference), base.resolution))[None]
         r1 = work / "round1.safetensors"
-        train_adapter(base, pixels, [caption], ROUND1, r1, style_descriptor="[V]", resume=True, show_progress=False)
+        train_adapter(base, pixels, [caption], ROUND1, r1, style_descriptor=words, resume=True, show_progress=False)
         rows = {"round 1": evaluate(base, r1, reference, args.content, style, work / "eval-round1", scorers)}
         pool = work / "pool"
-        eval_prompts = [style_caption(c) for c in EVAL_CONTENTS]  # the pool leaves these out too
-        prompts = default_prompts(args.prompts, "[V]", [caption, *eval_prompts])
+        eval_prompts = [style_caption(c, words) for c in EVAL_CONTENTS]  # the pool leaves these out too
+        prompts = default_prompts(args.prompts, words, [caption, *eval_prompts])
         sampler = sampler_settings(base, overrides={**SAMPLE, "seed": 0})
         round2 = replace(ROUND2, lr=args.round2_lr)
         for policy in ("clip", "random", SIMULATED):  # clip first: it draws and scores the pool the others share

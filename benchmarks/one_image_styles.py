@@ -4,7 +4,7 @@ For each held-out style, the watermelon drawn in that style (from the dataset; f
 the demo's own reference) trains one round-1 adapter with the demo's recipe; it then draws eight
 contents that are not the demo's (two seeds each) and the scorers read style accuracy (share drawn
 in the reference's set), content top-1 / top-5 and leakage. The caption's style words follow the
-demo's rule for each reference (DEMO_RULE; `--descriptor` changes them, `--base-row` also draws the
+demo's rule for each reference (`styledrop.demo.DESCRIPTORS`; `--descriptor` changes them, `--base-row` also draws the
 base alone on the same prompts). `--train` / `--sample` override fields
 of the demo's recipe (`--train lr=1e-3 steps=200 --sample content_scale=0`), and `--style-scales`
 draws with each lambda_A from the same adapter, so a sweep is a loop over this script; the table
@@ -30,7 +30,7 @@ from styledrop.base import load_base
 from styledrop.bundled import default_base
 from styledrop.captions import style_caption
 from styledrop.demo import CONTENTS as DEMO_CONTENTS
-from styledrop.demo import REFERENCE_CONTENT, SAMPLE, TRAIN
+from styledrop.demo import DESCRIPTORS, REFERENCE_CONTENT, SAMPLE, TRAIN
 from styledrop.describe import base_style_words, rank_descriptors
 from styledrop.evaluation.cli import score_folder
 from styledrop.evaluation.runs import summarise
@@ -44,11 +44,6 @@ from styledrop.world.manifest import load_manifest
 from styledrop.world.styles import HELDOUT_STYLES
 
 EVAL_CONTENTS = ["frog", "umbrella", "guitar", "pineapple", "bicycle", "snowman", "mushroom", "owl"]
-# The demo's rule for its caption, applied to each reference: a flat set's words ("fluent flat") and
-# the variant word that `styledrop describe` ranks first for the reference (outlined, line art,
-# silhouette: the ranking of the bundled base, README "Use it on your own image").
-DEMO_RULE = {"openmoji-color": "fluent flat outlined", "openmoji-black": "fluent flat line art",
-             "fluent-high-contrast": "fluent flat silhouette"}
 KEYS = ["style_accuracy", "content_accuracy", "content_accuracy_top5", "content_leakage", "text_score"]
 
 
@@ -79,10 +74,10 @@ def main() -> None:
     parser.add_argument("--sample", nargs="*", default=[], help="sampler fields over the demo's, KEY=VALUE")
     parser.add_argument("--style-scales", type=float, nargs="+", help="lambda_A values to draw with "
                         f"(default: the demo's, {SAMPLE['style_scale']:g})")
-    parser.add_argument("--descriptor", nargs="+", default=[f"{k}={v}" for k, v in DEMO_RULE.items()],
+    parser.add_argument("--descriptor", nargs="+", default=[f"{k}={v}" for k, v in DESCRIPTORS.items()],
                         help="the style words of the reference's caption and of every prompt, 'A watermelon in WORDS "
                         "style': WORDS for every style, STYLE=WORDS per style, or auto (the first of `styledrop "
-                        "describe` for each reference); default: the demo's rule, " + ", ".join(DEMO_RULE.values()))
+                        "describe` for each reference); default: the demo's rule, " + ", ".join(DESCRIPTORS.values()))
     parser.add_argument("--base-row", action="store_true", help="also draw and score the base alone on the "
                         "same prompts (what the descriptor brings without an adapter)")
     parser.add_argument("--out", type=Path, default=Path("runs/one-image-styles"))

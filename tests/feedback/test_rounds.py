@@ -22,7 +22,11 @@ from styledrop.training.loop import TrainConfig, train_adapter
 class PixelScorer:
     """A deterministic stand-in for CLIP: scores from mean colours (the pool code only needs the interface)."""
 
+    def __init__(self):
+        self.read = []  # the prompts the text score was asked about
+
     def text_scores(self, images, prompts):
+        self.read += prompts
         return [float(np.asarray(i, np.float32).mean() / 255) + 0.01 * len(p) for i, p in zip(images, prompts)]
 
     def style_scores(self, images, reference):
@@ -82,8 +86,10 @@ def test_score_select_and_train_round2_with_lineage(tiny_base, round1, tmp_path)
               SampleConfig(steps=3), pool, show_progress=False)
     with pytest.raises(StyleDropError, match="feedback score"):
         select_pool(pool, "clip")
-    score_pool(pool, PixelScorer())
+    scorer = PixelScorer()
+    score_pool(pool, scorer)
     assert all({"text", "style"} <= set(i.scores) for i in read_manifest(pool))
+    assert sorted(set(scorer.read)) == ["A cow", "A pig"]  # the text score reads what is drawn, not the style words
     kept = select_pool(pool, "clip")
     assert len(kept) == 2 and {k.prompt for k in kept} == {"A cow in [V] style", "A pig in [V] style"}
 
