@@ -43,6 +43,12 @@ def test_describe_prints_the_ranking_and_a_caption(tiny_base_dir, tmp_path, caps
                  "--candidates", "flat cartoon", "line art", "--top", "1"])
     out = capsys.readouterr().out
     assert code == 0 and out.count("\n| ") == 1 and "suggested caption: --caption 'A watermelon in " in out
+    out = tmp_path / "looks"
+    assert main(["describe", "--base", str(tiny_base_dir), "--image", str(png), "--content", "watermelon",
+                 "--candidates", "flat cartoon", "line art", "--out", str(out)]) == 0
+    grid = Image.open(out / "grid.png")
+    assert grid.height < grid.width < 3 * grid.height  # two rows (one per style words) of three cells, and labels
+    capsys.readouterr()
     assert main(["describe", "--base", str(tiny_base_dir), "--image", str(png), "--content", "watermelon"]) == 2
     assert "lists no style words" in capsys.readouterr().err
 

@@ -127,6 +127,7 @@ def cmd_describe(args) -> int:
     from .captions import style_caption
     from .describe import STYLES_FILE, base_style_words, rank_descriptors
     from .devices import pick_device
+    from .files import check_writable_folder
     from .images import image_to_tensor, load_image, to_square
 
     content = args.content.strip()
@@ -139,6 +140,10 @@ def cmd_describe(args) -> int:
         raise StyleDropError(f"the base {args.base} lists no style words ({STYLES_FILE}); give your own, "
                              "e.g. --candidates 'watercolor painting' 'flat cartoon illustration'")
     image = load_image(args.image)  # before the model loads
+    if args.out:
+        if args.out.exists() and not args.out.is_dir():
+            raise StyleDropError(f"--out {args.out} is a file; give a folder for grid.png")
+        check_writable_folder(args.out)
     base = load_base(args.base, pick_device(args.device))
     pixels = image_to_tensor(to_square(image, base.resolution))
     readings = rank_descriptors(base, pixels, content, candidates)
@@ -147,7 +152,25 @@ def cmd_describe(args) -> int:
         print(f"| {reading.descriptor} | {reading.loss:.3f} |")
     best = readings[0].descriptor
     print(f"\nsuggested caption: --caption '{style_caption(content, best, article='auto')}'")
+    if args.out:
+        drawings_by_descriptor(base, image, content, [r.descriptor for r in readings[: args.top]], args.out)
+        print(f"wrote {args.out / 'grid.png'}: a row per style words, the image first, then the base's own drawings")
     return 0
+
+
+def drawings_by_descriptor(base, image, content: str, descriptors: list[str], out: Path) -> None:
+    from .captions import style_caption
+    from .grid import label_rows, make_grid
+    from .images import save_png_atomic, to_square
+    from .pipeline import StyleDropPipeline, sampler_settings
+
+    out.mkdir(parents=True, exist_ok=True)
+    config = sampler_settings(base, overrides={"num_images": 2, "seed": 0})
+    drawn = StyleDropPipeline(base).generate([style_caption(content, d, article="auto") for d in descriptors], config,
+                                             show_progress=False)
+    reference = to_square(image, base.resolution)
+    rows = [[reference, *(g.image for g in drawn[i * 2 : i * 2 + 2])] for i in range(len(descriptors))]
+    save_png_atomic(label_rows(make_grid(rows, min_cell=64), descriptors), out / "grid.png")
 
 
 def cmd_info(args) -> int:
@@ -299,6 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     desc.add_argument("--content", required=True, help="what it shows, as the caption will say it: watermelon")
     desc.add_argument("--candidates", nargs="+", help="style words to rank (default: the base's styles.json)")
     desc.add_argument("--top", type=int, default=8, help="rows to print (default 8)")
+    desc.add_argument("--out", type=Path, help="also draw the content with the base alone under each printed row's "
+                      "words (two images each) into OUT/grid.png, the image first: to look rather than read")
     desc.add_argument("--device", default="auto")
     desc.set_defaults(func=cmd_describe)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PIL import Image
+from PIL import Image, ImageDraw
 
 GAP = 4
 
@@ -20,3 +20,15 @@ def make_grid(rows: list[list[Image.Image]], min_cell: int = 128) -> Image.Image
             tile = img.convert("RGB").resize((side, side), Image.Resampling.NEAREST)
             sheet.paste(tile, (GAP + c * (side + GAP), GAP + r * (side + GAP)))
     return sheet
+
+
+def label_rows(sheet: Image.Image, labels: list[str]) -> Image.Image:
+    """`sheet` (a `make_grid` of len(labels) rows) with each row's label written in a margin on its left."""
+    row_height = (sheet.height - GAP) / len(labels)
+    width = int(max(ImageDraw.Draw(sheet).textlength(label) for label in labels)) + 3 * GAP
+    out = Image.new("RGB", (sheet.width + width, sheet.height), "white")
+    out.paste(sheet, (width, 0))
+    draw = ImageDraw.Draw(out)
+    for i, label in enumerate(labels):
+        draw.text((2 * GAP, int(GAP + i * row_height + row_height / 2 - 6)), label, fill="black")
+    return out
