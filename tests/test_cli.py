@@ -46,6 +46,7 @@ def test_train_then_generate_then_info(tiny_base_dir, style_png, tmp_path, capsy
     record = json.loads((images / "generation.json").read_text())
     assert [r["seed"] for r in record["images"]] == [5, 6, 7, 8]
     assert record["adapters"]["style"]["base_hash"] == record["base"]["hash"]
+    assert record["adapters"]["style"]["style_descriptor"] == "[V]"  # `styledrop score` leaves it out of text scores
     assert len(list(images.glob("0*.png"))) == 4 and (images / "grid.png").exists()
 
     # any image can be redrawn alone from its prompt and seed

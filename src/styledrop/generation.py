@@ -92,7 +92,8 @@ def generate_to_folder(base: BaseModel, prompts: list[str], config: SampleConfig
     record = {
         "styledrop_version": __version__,
         "base": {"id": base.name, "hash": base.transformer_hash()},
-        "adapters": {role: {"path": str(f.path), "hash": f.content_hash(), "base_hash": f.base_hash}
+        "adapters": {role: {"path": str(f.path), "hash": f.content_hash(), "base_hash": f.base_hash,
+                            "style_descriptor": f.style_descriptor}
                      for role, f in (("style", style), ("subject", subject)) if f is not None},
         **({"style_image": {"path": str(style_image.path), "caption": style_image.caption,
                             "sha256": hashlib.sha256(style_image.square_png(base.resolution)).hexdigest()[:16]}}

@@ -125,3 +125,14 @@ def test_score_command_with_the_bundled_scorer_reads_a_real_emoji(tmp_path, caps
     assert result["reference"]["content"] == "watermelon" and result["reference"]["content_source"] == "classifier"
     assert result["aggregate"]["leakage"] == 1.0  # the one wrong image shows the reference's content
     assert "watermelon" in capsys.readouterr().out
+
+    # from generation.json, the text score reads the prompts without the style adapter's words
+    listing = {"adapters": {"style": {"style_descriptor": "fluent flat outlined"}},
+               "images": [{"file": "0.png", "prompt": "A watermelon in fluent flat outlined style"},
+                          {"file": "1.png", "prompt": "A cow in fluent flat outlined style"}]}
+    (folder / "generation.json").write_text(json.dumps(listing))
+    assert _run(["score", "--images", str(folder), "--reference", str(DEMO_REFERENCE), "--out", str(out)]) == 0
+    recorded = [r["text_score"] for r in json.loads(out.read_text())["images"]]
+    assert _run(["score", "--images", str(folder), "--reference", str(DEMO_REFERENCE),
+                 "--prompts", "A watermelon", "A cow", "--out", str(out)]) == 0
+    assert recorded == [r["text_score"] for r in json.loads(out.read_text())["images"]]

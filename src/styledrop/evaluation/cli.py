@@ -9,10 +9,11 @@ Which images, with which prompts:
   ``{"images": [{"file": "000.png", "prompt": "A cow in [V] style", ...}, ...]}``) in its
   order; without that file, every image file directly in DIR, in natural name order
   ("img2.png" before "img10.png");
-- the prompts are `--prompts` when given, else those of generation.json. `--prompts` is one
-  file with a prompt per line (blank lines and lines starting with "#" skipped), or the prompt
-  texts themselves; one prompt serves every image, otherwise there must be one per image, in
-  the image order above.
+- the prompts are `--prompts` when given, else those of generation.json, whose style adapter's
+  words ("[V]", "fluent flat outlined") the text score leaves out: it reads what is drawn.
+  `--prompts` is one file with a prompt per line (blank lines and lines starting with "#"
+  skipped), or the prompt texts themselves; one prompt serves every image, otherwise there must
+  be one per image, in the image order above.
 
 The reference's content (for leakage) is `--reference-content` when given, else what the
 content classifier sees in the reference image. The command prints a table and, with `--out`,
@@ -76,6 +77,15 @@ def _read_generation(path: Path) -> list[tuple[str, str]]:
     return pairs
 
 
+def recorded_style_words(path: Path) -> str:
+    """The style adapter's descriptor that `styledrop generate` recorded in generation.json, or ""."""
+    if not path.is_file():
+        return ""
+    style = (json.loads(path.read_text(encoding="utf-8")).get("adapters") or {}).get("style") or {}
+    words = style.get("style_descriptor") if isinstance(style, dict) else None
+    return words if isinstance(words, str) else ""
+
+
 def collect_inputs(images_dir: Path, prompts: list[str] | None) -> list[tuple[Path, str]]:
     """(image path, prompt) pairs by the rules in the module docstring."""
     if not images_dir.is_dir():
@@ -115,12 +125,14 @@ def collect_inputs(images_dir: Path, prompts: list[str] | None) -> list[tuple[Pa
     return list(zip(files, prompts))
 
 
-def score_folder(pairs, reference_path: Path, scorers, reference_content: str | None) -> dict:
-    """Every value the command reports, as a JSON-ready dict."""
+def score_folder(pairs, reference_path: Path, scorers, reference_content: str | None, style_words: str = "") -> dict:
+    """Every value the command reports, as a JSON-ready dict. With `style_words` (the style
+    adapter's descriptor), the text score reads each prompt without them: what is drawn, not a look."""
+    from ..captions import strip_style
     from .leakage import leakage_rate
 
     images = [load_image(path) for path, _ in pairs]
-    prompts = [prompt for _, prompt in pairs]
+    prompts = [strip_style(prompt, style_words) for _, prompt in pairs]
     reference = load_image(reference_path)
     captions = scorers.labels.captions
     if reference_content is not None:
@@ -197,7 +209,8 @@ def run_score(args: argparse.Namespace) -> int:
 
     pairs = collect_inputs(args.images, args.prompts)
     scorers = Scorers.load(args.scorers)
-    result = score_folder(pairs, args.reference, scorers, args.reference_content)
+    words = "" if args.prompts else recorded_style_words(args.images / GENERATION_FILE)
+    result = score_folder(pairs, args.reference, scorers, args.reference_content, words)
     result["scorers"] = str(args.scorers) if args.scorers else "models/scorers (bundled)"
     _print_table(result)
     if args.out is not None:
