@@ -20,13 +20,15 @@ def test_demo_writes_grid_and_scores_with_the_settings_it_ran(tmp_path, tiny_bas
     monkeypatch.setattr(demo, "DEFAULT_DATA", tmp_path / "no-dataset")  # offline and without the dataset
     out = tmp_path / "demo"
     argv = ["demo", "--out", str(out), "--base", str(tiny_base_dir), "--train-steps", "2", "--lr", "3e-4",
-            "--style-scale", "1.5", "--content-scale", "2", "--descriptor", "flat outlined"]
+            "--style-scale", "1.5", "--content-scale", "2", "--descriptor", "flat outlined", "--decode-steps", "3",
+            "--token-temperature", "0.7"]
     assert main(argv) == 0
     scores = json.loads((out / "scores.json").read_text())
     assert scores["settings"]["train"]["steps"] == 2 and scores["settings"]["train"]["lr"] == 3e-4
     assert scores["settings"]["train"]["rank"] == TRAIN.rank  # what was not overridden stays
     assert scores["settings"]["sample"]["style_scale"] == 1.5 and scores["settings"]["sample"]["content_scale"] == 2
     assert scores["settings"]["descriptor"] == "flat outlined"
+    assert scores["settings"]["sample"]["steps"] == 3 and scores["settings"]["sample"]["token_temperature"] == 0.7
     adapter = load_adapter_file(out / "adapter.safetensors")
     assert adapter.captions == ["A watermelon in flat outlined style"] and adapter.style_descriptor == "flat outlined"
     for row in ("base", "styledrop"):
@@ -46,6 +48,12 @@ def test_demo_writes_grid_and_scores_with_the_settings_it_ran(tmp_path, tiny_bas
     assert scores["kid"]["absent"].startswith(f"no dataset at {tmp_path / 'no-dataset'}")  # says why, runs on
     printed = capsys.readouterr().out
     assert "| styledrop" in printed and "KID to real openmoji-color images: absent (no dataset at" in printed
+
+
+def test_a_blank_descriptor_is_refused_before_any_work(tmp_path, tiny_base_dir, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--base", str(tiny_base_dir), "--descriptor", "  "]) == 2
+    assert "--descriptor is empty" in capsys.readouterr().err and not out.exists()
 
 
 def test_demo_kid_compares_both_rows_to_the_real_images_of_the_reference_style(tmp_path):

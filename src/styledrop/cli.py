@@ -124,11 +124,10 @@ def style_image_flags(args):
 
 def cmd_describe(args) -> int:
     from .base import load_base
-    from .captions import style_caption
-    from .describe import STYLES_FILE, base_style_words, rank_descriptors
+    from .describe import STYLES_FILE, base_style_words, caption, draw_descriptors, rank_descriptors
     from .devices import pick_device
     from .files import check_writable_folder
-    from .images import image_to_tensor, load_image, to_square
+    from .images import image_to_tensor, load_image, save_png_atomic, to_square
 
     content = args.content.strip()
     if not content:
@@ -145,32 +144,17 @@ def cmd_describe(args) -> int:
             raise StyleDropError(f"--out {args.out} is a file; give a folder for grid.png")
         check_writable_folder(args.out)
     base = load_base(args.base, pick_device(args.device))
-    pixels = image_to_tensor(to_square(image, base.resolution))
-    readings = rank_descriptors(base, pixels, content, candidates)
+    readings = rank_descriptors(base, image_to_tensor(to_square(image, base.resolution)), content, candidates)
     print("| style words | base's loss on the image (nats; lower: reads it as that style) |\n|---|---:|")
     for reading in readings[: args.top]:
         print(f"| {reading.descriptor} | {reading.loss:.3f} |")
-    best = readings[0].descriptor
-    print(f"\nsuggested caption: --caption '{style_caption(content, best, article='auto')}'")
+    print(f"\nsuggested caption: --caption '{caption(content, readings[0].descriptor)}'")
     if args.out:
-        drawings_by_descriptor(base, image, content, [r.descriptor for r in readings[: args.top]], args.out)
+        sheet = draw_descriptors(base, image, content, [r.descriptor for r in readings[: args.top]])
+        args.out.mkdir(parents=True, exist_ok=True)
+        save_png_atomic(sheet, args.out / "grid.png")
         print(f"wrote {args.out / 'grid.png'}: a row per style words, the image first, then the base's own drawings")
     return 0
-
-
-def drawings_by_descriptor(base, image, content: str, descriptors: list[str], out: Path) -> None:
-    from .captions import style_caption
-    from .grid import label_rows, make_grid
-    from .images import save_png_atomic, to_square
-    from .pipeline import StyleDropPipeline, sampler_settings
-
-    out.mkdir(parents=True, exist_ok=True)
-    config = sampler_settings(base, overrides={"num_images": 2, "seed": 0})
-    drawn = StyleDropPipeline(base).generate([style_caption(content, d, article="auto") for d in descriptors], config,
-                                             show_progress=False)
-    reference = to_square(image, base.resolution)
-    rows = [[reference, *(g.image for g in drawn[i * 2 : i * 2 + 2])] for i in range(len(descriptors))]
-    save_png_atomic(label_rows(make_grid(rows, min_cell=64), descriptors), out / "grid.png")
 
 
 def cmd_info(args) -> int:
@@ -245,11 +229,16 @@ def cmd_demo(args) -> int:
     from .demo import run_demo
 
     train = {k: v for k, v in {"steps": args.train_steps, "lr": args.lr}.items() if v is not None}
-    sample = {k: v for k, v in {"style_scale": args.style_scale, "content_scale": args.content_scale}.items()
+    sample = {k: v for k, v in {"style_scale": args.style_scale, "content_scale": args.content_scale,
+                                "steps": args.decode_steps, "token_temperature": args.token_temperature}.items()
               if v is not None}
-    from .demo import DESCRIPTOR
-
-    run_demo(Path(args.out), args.base, train, sample, descriptor=(args.descriptor or DESCRIPTOR).strip() or DESCRIPTOR)
+    words = {}
+    if args.descriptor is not None:
+        if not args.descriptor.strip():
+            raise StyleDropError("--descriptor is empty: give style words, e.g. --descriptor 'flat outlined', "
+                                 "or '[V]' for a rare token")
+        words = {"descriptor": args.descriptor.strip()}
+    run_demo(Path(args.out), args.base, train, sample, **words)
     return 0
 
 
@@ -368,6 +357,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--lr", type=float, help="adapter learning rate (default 3e-4)")
     demo.add_argument("--style-scale", type=float, help="style guidance lambda_A (default 0)")
     demo.add_argument("--content-scale", type=float, help="content guidance lambda_B (default 1)")
+    demo.add_argument("--decode-steps", type=int, help="MaskGIT decoding steps per image (default 24)")
+    demo.add_argument("--token-temperature", type=float, help="divides the logits before each draw "
+                      "(default: the base's sampling.json)")
     demo.add_argument("--descriptor", help="style words of the caption and prompts (default: the demo's, see "
                       "`styledrop describe`; '[V]' for a rare token)")
     demo.set_defaults(func=cmd_demo)

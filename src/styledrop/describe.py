@@ -18,10 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from PIL import Image
 
 from .base import BaseModel
 from .captions import style_caption
 from .errors import StyleDropError
+from .grid import label_rows, make_grid
+from .images import to_square
+from .pipeline import StyleDropPipeline, sampler_settings
 from .training.masking import mask_tokens, masked_token_loss
 
 STYLES_FILE = "styles.json"
@@ -55,21 +59,35 @@ def write_style_words(base_dir: Path, descriptors: list[str]) -> None:
                "`styledrop describe` ranks for a reference image", "descriptors": descriptors}, indent=2) + "\n")
 
 
+def caption(content: str, words: str) -> str:
+    """The caption a candidate is read and drawn under, as `describe` suggests it."""
+    return style_caption(content, words, article="auto")
+
+
 @torch.no_grad()
 def rank_descriptors(base: BaseModel, image: torch.Tensor, content: str, candidates: list[str], *,
                      masks: int = 64, seed: int = 0) -> list[Reading]:
     """image (3, H, W) in [0, 1] at the base's resolution; best first."""
     if not candidates:
         raise StyleDropError("no candidate style words: give some (--candidates 'watercolor painting' ...)")
-    device = next(base.transformer.parameters()).device
-    tokens = base.image_tokenizer.encode(image[None].to(device)).flatten(1)  # (1, N)
-    inputs, masked = mask_tokens(tokens.expand(masks, -1), base.mask_id, torch.Generator().manual_seed(seed),
-                                 base.schedule)
+    tokens = base.image_tokenizer.encode(image[None].to(base.device)).flatten(1).expand(masks, -1)  # (masks, N)
+    inputs, masked = mask_tokens(tokens, base.mask_id, torch.Generator().manual_seed(seed), base.schedule)
     micro = base.micro_conds(masks)
+    texts = base.text_encoder.encode([caption(content, words) for words in candidates]).to(base.device)
     readings = []
-    for words in candidates:
-        text = base.text_encoder.encode([style_caption(content, words)]).to(device).index([0] * masks)
-        loss = masked_token_loss(base.transformer, inputs, masked, tokens.expand(masks, -1), base.grid,
-                                 text.states, text.pooled, micro)
+    for i, words in enumerate(candidates):
+        text = texts.index([i] * masks)
+        loss = masked_token_loss(base.transformer, inputs, masked, tokens, base.grid, text.states, text.pooled, micro)
         readings.append(Reading(words, round(loss.item(), 4)))
     return sorted(readings, key=lambda r: r.loss)
+
+
+def draw_descriptors(base: BaseModel, image: Image.Image, content: str, descriptors: list[str],
+                     per_row: int = 2) -> Image.Image:
+    """A sheet with a labelled row per style words: the image, then the base's own drawings of the
+    content under them (seeds 0 on), to look at rather than read."""
+    config = sampler_settings(base, overrides={"num_images": per_row, "seed": 0})
+    drawn = StyleDropPipeline(base).generate([caption(content, d) for d in descriptors], config, show_progress=False)
+    square = to_square(image, base.resolution)
+    rows = [[square, *(g.image for g in drawn[i * per_row : (i + 1) * per_row])] for i in range(len(descriptors))]
+    return label_rows(make_grid(rows, min_cell=64), descriptors)
