@@ -1,9 +1,11 @@
 """Which method learns a style from one image? StyleDrop, LoRA, AdaIN, shared attention, a full fine-tune.
 
 For each held-out style, one reference image, the watermelon drawn in that style (from the
-dataset, as `benchmarks/one_image_styles.py` picks it), captioned "A watermelon in [V] style".
-Each method learns from it, or reads it, and draws the same eight contents that the demo does not
-draw, with the same seeds:
+dataset, as `benchmarks/one_image_styles.py` picks it), captioned by the demo's rule
+("A watermelon in fluent flat outlined style" for OpenMoji color: `styledrop.demo.DESCRIPTORS`;
+`--descriptor '[V]'` gives the rare-token caption of the earlier table). Each method learns from
+it, or reads it, and draws the same eight contents that the demo does not draw, in the same style
+words, with the same seeds:
 
     styledrop rank 4 shared        the paper's round-1 adapter (the demo's recipe: 300 steps, batch 8)
     styledrop rank 32 unshared     the paper's round-2 adapter size, trained on the one image
@@ -13,7 +15,7 @@ draw, with the same seeds:
     full fine-tune                 every weight of the transformer: an upper reference, NOT an adapter
 
 Sweep (every setting is in results.json): learning rates per trained method (LRS) by style scales
-lambda_A (STYLE_SCALES); for shared attention, its weight (SHARE_SCALES) by lambda_A. A setting is
+lambda_A (STYLE_SCALES, 0 being the demo's), at the demo's content scale; for shared attention, its weight (SHARE_SCALES) by lambda_A. A setting is
 chosen on selection images (one per content, seeds 1000+) by style accuracy + content top-1 -
 leakage (the question: the style *with* the content; ties by text score), and the chosen one is
 then judged on other images (two per content, seeds 0-15), so no row is picked on the images it
@@ -24,7 +26,7 @@ parameters, training seconds and sampling seconds per image on this machine.
 Writes results.json and grid-STYLE.png (a row per method at its chosen setting, the reference in
 the top-left corner) under --out and prints a markdown table.
 
-    .venv/bin/python benchmarks/adapters_compared.py [--base DIR] [--styles ...] [--out runs/adapters-compared]
+    .venv/bin/python benchmarks/adapters_compared.py [--base DIR] [--styles ...] [--descriptor WORDS] [--out runs/adapters-compared]
     .venv/bin/python benchmarks/adapters_compared.py --quick      # one style, one setting each, short runs
     .venv/bin/python benchmarks/adapters_compared.py --table A/results.json B/results.json   # runs split by style
 """
@@ -43,7 +45,8 @@ from PIL import Image, ImageDraw
 from styledrop.adapters.io import load_adapter_file
 from styledrop.base import load_base
 from styledrop.bundled import default_base
-from styledrop.demo import REFERENCE_CONTENT, SAMPLE, TRAIN
+from styledrop.captions import strip_style, style_caption
+from styledrop.demo import DESCRIPTORS, REFERENCE_CONTENT, SAMPLE, TRAIN
 from styledrop.evaluation.cli import score_folder
 from styledrop.evaluation.realism import kid_to_real, real_features, real_records
 from styledrop.evaluation.runs import summarise
@@ -57,8 +60,7 @@ from styledrop.world.manifest import load_manifest
 from styledrop.world.styles import HELDOUT_STYLES
 
 CONTENTS = ["frog", "umbrella", "guitar", "pineapple", "bicycle", "snowman", "mushroom", "owl"]  # not the demo's
-CAPTION = f"A {REFERENCE_CONTENT} in [V] style"
-STYLE_SCALES = (0.5, 1.0, 2.0)  # lambda_A
+STYLE_SCALES = (0.0, 0.5, 1.0)  # lambda_A
 SHARE_SCALES = (0.5, 1.0, 1.5)  # --style-image-scale
 SELECT = {"num_images": 1, "seed": 1000}  # selection images: one per content
 JUDGE = {"num_images": 2, "seed": 0}  # the reported images: two per content, other seeds
@@ -90,9 +92,10 @@ def merit(row: dict) -> tuple[float, float]:
 class Judge:
     """Draws one setting's images into a folder and scores them against the style's reference."""
 
-    def __init__(self, base, style: str, reference: Path, scorers, reals: torch.Tensor | None, sample: dict):
+    def __init__(self, base, style: str, words: str, reference: Path, scorers, reals: torch.Tensor | None,
+                 sample: dict):
         self.base, self.style, self.reference, self.scorers, self.reals = base, style, reference, scorers, reals
-        self.prompts = [f"A {c} in [V] style" for c in CONTENTS]
+        self.words, self.prompts = words, [style_caption(c, words) for c in CONTENTS]
         self.sample = sample
 
     def draw(self, folder: Path, setting: dict, source, images: dict) -> tuple[dict, list[Image.Image], float]:
@@ -102,7 +105,8 @@ class Judge:
         generate_to_folder(self.base, self.prompts, config, folder, show_progress=False, **kwargs)
         seconds = time.perf_counter() - start
         record = json.loads((folder / "generation.json").read_text())
-        pairs = [(folder / r["file"], r["prompt"]) for r in record["images"]]
+        # the text score reads the content prompt: style words name a look, not what is drawn
+        pairs = [(folder / r["file"], strip_style(r["prompt"], self.words)) for r in record["images"]]
         row = summarise(score_folder(pairs, self.reference, self.scorers, REFERENCE_CONTENT), self.style)
         drawn = [Image.open(path).convert("RGB") for path, _ in pairs]
         return row, drawn, seconds / len(pairs)
@@ -113,11 +117,12 @@ class Judge:
         return kid_to_real(drawn, self.reals, device=self.base.device, generator=torch.Generator().manual_seed(0)).to_json()
 
 
-def candidates(method: Method, base, pixels, work: Path, reference: Path, quick: bool, steps: int | None):
+def candidates(method: Method, base, pixels, words: str, work: Path, reference: Path, quick: bool, steps: int | None):
     """(setting label, sampler fields, source, trained parameters, training seconds) for every setting."""
-    style_scales = STYLE_SCALES[:1] if quick else STYLE_SCALES
+    style_scales = STYLE_SCALES[1:2] if quick else STYLE_SCALES
+    caption = style_caption(REFERENCE_CONTENT, words)
     if method.train is None:
-        source = StyleImage(reference, load_image(reference), CAPTION)
+        source = StyleImage(reference, load_image(reference), caption)
         shares = (1.0,) if quick else SHARE_SCALES
         return [(f"share {w:g}, lambda_A {a:g}", {"style_image_scale": w, "style_scale": a}, source, 0, 0.0)
                 for w in shares for a in style_scales]
@@ -127,7 +132,7 @@ def candidates(method: Method, base, pixels, work: Path, reference: Path, quick:
         recipe = replace(method.train, lr=lr, **({"steps": steps, "checkpoint_every": steps} if steps else {}))
         file = work / f"lr-{lr:g}.safetensors"
         start = time.perf_counter()
-        result = train_adapter(base, pixels, [CAPTION], recipe, file, style_descriptor="[V]", show_progress=False)
+        result = train_adapter(base, pixels, [caption], recipe, file, style_descriptor=words, show_progress=False)
         seconds = time.perf_counter() - start
         out += [(f"lr {lr:g}, lambda_A {a:g}", {"style_scale": a}, file, result.trainable_parameters, seconds)
                 for a in style_scales]
@@ -156,13 +161,16 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", choices=[m.name for m in METHODS], help="default: all")
     parser.add_argument("--quick", action="store_true", help="one style, one setting per method, 30 training steps, "
                         "8 decoding steps, one image per content: checks the script end to end (numbers meaningless)")
+    parser.add_argument("--descriptor", help="the captions' style words for every style (default: the demo's rule, "
+                        "styledrop.demo.DESCRIPTORS; '[V]': the rare-token caption)")
     parser.add_argument("--out", type=Path, default=Path("runs/adapters-compared"))
     parser.add_argument("--table", type=Path, nargs="+", metavar="RESULTS",
                         help="only print the table of these results.json files (runs split by --styles), merged")
     args = parser.parse_args()
     if args.table:
         merged = [json.loads(Path(f).read_text()) for f in args.table]
-        print_table(merged[0] | {"styles": {k: v for r in merged for k, v in r["styles"].items()}})
+        print_table(merged[0] | {"styles": {k: v for r in merged for k, v in r["styles"].items()},
+                                 "descriptors": {k: v for r in merged for k, v in r.get("descriptors", {}).items()}})
         return
     styles = args.styles or list(HELDOUT_STYLES[:1] if args.quick else HELDOUT_STYLES)
     methods = [m for m in METHODS if args.methods is None or m.name in args.methods]
@@ -170,7 +178,8 @@ def main() -> None:
     judge_images = SELECT | {"seed": JUDGE["seed"]} if args.quick else JUDGE
     base, scorers = load_base(args.base), Scorers.load()
     records = {(r.style, r.caption): r for r in load_manifest(args.data)}
-    results = {"base": str(args.base), "contents": CONTENTS, "caption": CAPTION, "quick": args.quick,
+    words = {style: args.descriptor or DESCRIPTORS[style] for style in styles}
+    results = {"base": str(args.base), "contents": CONTENTS, "descriptors": words, "quick": args.quick,
                "selection": "style_accuracy + content_accuracy - content_leakage, then text_score, on selection images",
                "select_images": SELECT, "judge_images": judge_images, "sample": sample, "styles": {}}
     for style in styles:
@@ -178,13 +187,13 @@ def main() -> None:
         pixels = image_to_tensor(to_square(load_image(reference), base.resolution))[None]
         real, why_not = real_records(args.data, style, base.resolution)
         reals = real_features(real, base.resolution, base.device) if real is not None else None
-        judge = Judge(base, style, reference, scorers, reals, sample)
+        judge = Judge(base, style, words[style], reference, scorers, reals, sample)
         entry = results["styles"][style] = {"reference": str(reference), "kid": why_not or "vs all real images of the style",
                                             "sweep": [], "best": {}}
         rows = []
         for method in methods:
             work = args.out / style / slug(method.name)
-            options = candidates(method, base, pixels, work, reference, args.quick, steps)
+            options = candidates(method, base, pixels, words[style], work, reference, args.quick, steps)
             if len(options) > 1:  # choose on the selection images
                 for index, (label, setting, source, params, train_s) in enumerate(options):
                     row, _, _ = judge.draw(work / f"select-{index}", setting, source, SELECT)
@@ -209,6 +218,9 @@ def main() -> None:
 def print_table(results: dict) -> None:
     print(f"\nbase {results['base']}; reference: the {REFERENCE_CONTENT} of each style; contents: {', '.join(CONTENTS)}"
           f"{'; QUICK MODE (smoke run: numbers meaningless)' if results['quick'] else ''}")
+    words = {style: "[V]" for style in results["styles"]} | results.get("descriptors", {})  # "[V]": runs before the rule
+    print("captions: " + "; ".join(f"{style}: \"{style_caption(REFERENCE_CONTENT, words[style])}\""
+                                   for style in results["styles"]))
     print("| style | method | chosen setting | style accuracy | content top-1 | leakage | text score | KID "
           "| trainable parameters | training s | s / image |")
     print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")

@@ -120,6 +120,23 @@ def test_drawing_with_a_style_adapter_takes_the_bases_styled_settings(tiny_base_
     assert code == 2 and "with_style_adapter" in err and "Traceback" not in err
 
 
+def test_train_points_to_the_style_words_a_base_knows(tiny_base_dir, style_png, tmp_path, capsys):
+    import shutil
+
+    from styledrop.describe import write_style_words
+
+    base = tmp_path / "base"
+    shutil.copytree(tiny_base_dir, base)
+    common = ["train", "--base", base, "--image", style_png, "--steps", 1]
+    code, _, err = run(capsys, *common, "--caption", "A x in [V] style", "--out", tmp_path / "a.safetensors")
+    assert code == 0 and "describe" not in err  # no styles.json: nothing to point to
+    write_style_words(base, ["noto", "noto outlined"])
+    code, _, err = run(capsys, *common, "--caption", "A kiwi in [V] style", "--out", tmp_path / "b.safetensors")
+    assert code == 0 and "noto, noto outlined" in err and f"describe --image {style_png} --content 'kiwi'" in err
+    code, _, err = run(capsys, *common, "--caption", "A kiwi in noto outlined style", "--out", tmp_path / "c.safetensors")
+    assert code == 0 and "describe" not in err
+
+
 def test_train_uses_the_bases_training_file_under_toml_and_flags(tiny_base_dir, style_png, tmp_path, capsys):
     import shutil
 

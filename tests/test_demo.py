@@ -21,7 +21,7 @@ def test_demo_writes_grid_and_scores_with_the_settings_it_ran(tmp_path, tiny_bas
     out = tmp_path / "demo"
     argv = ["demo", "--out", str(out), "--base", str(tiny_base_dir), "--train-steps", "2", "--lr", "3e-4",
             "--style-scale", "1.5", "--content-scale", "2", "--descriptor", "flat outlined", "--decode-steps", "3",
-            "--token-temperature", "0.7"]
+            "--token-temperature", "0.7", "--negative-prompt", "A watermelon in flat outlined style"]
     assert main(argv) == 0
     scores = json.loads((out / "scores.json").read_text())
     assert scores["settings"]["train"]["steps"] == 2 and scores["settings"]["train"]["lr"] == 3e-4
@@ -29,6 +29,7 @@ def test_demo_writes_grid_and_scores_with_the_settings_it_ran(tmp_path, tiny_bas
     assert scores["settings"]["sample"]["style_scale"] == 1.5 and scores["settings"]["sample"]["content_scale"] == 2
     assert scores["settings"]["descriptor"] == "flat outlined"
     assert scores["settings"]["sample"]["steps"] == 3 and scores["settings"]["sample"]["token_temperature"] == 0.7
+    assert scores["settings"]["sample"]["negative_prompt"] == "A watermelon in flat outlined style"
     adapter = load_adapter_file(out / "adapter.safetensors")
     assert adapter.captions == ["A watermelon in flat outlined style"] and adapter.style_descriptor == "flat outlined"
     for row in ("base", "styledrop"):

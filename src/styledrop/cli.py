@@ -62,6 +62,7 @@ def cmd_train(args) -> int:
     images = [load_image(path) for path in args.image]  # check every file before loading the model
     descriptor = style_descriptor(captions, args.style_descriptor)
     base = load_base(args.base)
+    hint_known_style_words(args.base, descriptor, args.image[0], captions[0])
     pixels = torch.stack([image_to_tensor(to_square(img, base.resolution)) for img in images])
     result = train_adapter(base, pixels, captions, config, out, style_descriptor=descriptor, resume=args.resume,
                            keep_checkpoint=args.keep_checkpoint)
@@ -72,6 +73,22 @@ def cmd_train(args) -> int:
           f"({100 * result.trainable_parameters / result.base_parameters:.3f}% of the base), "
           f"loss {sum(first) / len(first):.3f} -> {sum(last) / len(last):.3f}")
     return 0
+
+
+def hint_known_style_words(base: str | None, descriptor: str, image: str, caption: str) -> None:
+    """A note on stderr when the base names style words (styles.json) and the caption uses none of them."""
+    from .bundled import default_base
+    from .captions import strip_style
+    from .describe import base_style_words
+
+    folder = Path(base or default_base())
+    known = base_style_words(folder) if folder.is_dir() else []
+    if known and descriptor not in known:
+        content = strip_style(caption, descriptor).removeprefix("A ").removeprefix("An ")
+        print(f"note: this base was pretrained with style words ({', '.join(known[:3])}, ...) and {descriptor!r} is "
+              f"not one of them; on the bundled base, a caption in words it knows taught the demo's style from one "
+              f"image far better than '[V]' (README, 'The demo'). `styledrop describe --image {image} --content "
+              f"{content!r}` ranks them.", file=sys.stderr)
 
 
 def cmd_generate(args) -> int:
@@ -230,7 +247,8 @@ def cmd_demo(args) -> int:
 
     train = {k: v for k, v in {"steps": args.train_steps, "lr": args.lr}.items() if v is not None}
     sample = {k: v for k, v in {"style_scale": args.style_scale, "content_scale": args.content_scale,
-                                "steps": args.decode_steps, "token_temperature": args.token_temperature}.items()
+                                "steps": args.decode_steps, "token_temperature": args.token_temperature,
+                                "negative_prompt": args.negative_prompt}.items()
               if v is not None}
     words = {}
     if args.descriptor is not None:
@@ -360,6 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--decode-steps", type=int, help="MaskGIT decoding steps per image (default 24)")
     demo.add_argument("--token-temperature", type=float, help="divides the logits before each draw "
                       "(default: the base's sampling.json)")
+    demo.add_argument("--negative-prompt", help="the negative prompt of content guidance, for both rows (default: "
+                      "none, the empty prompt)")
     demo.add_argument("--descriptor", help="style words of the caption and prompts (default: the demo's, see "
                       "`styledrop describe`; '[V]' for a rare token)")
     demo.set_defaults(func=cmd_demo)
