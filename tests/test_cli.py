@@ -120,6 +120,18 @@ def test_drawing_with_a_style_adapter_takes_the_bases_styled_settings(tiny_base_
     assert code == 2 and "with_style_adapter" in err and "Traceback" not in err
 
 
+def test_generating_again_into_a_folder_replaces_the_earlier_drawings_only(tiny_base_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    common = ["generate", "--base", tiny_base_dir, "--steps", 2, "--out", out]
+    assert run(capsys, *common, "--prompt", "A cow", "--num-images", 2)[0] == 0
+    first = {r["file"] for r in json.loads((out / "generation.json").read_text())["images"]}
+    (out / "notes.txt").write_text("mine")  # not a drawing of styledrop's: it stays
+    assert run(capsys, *common, "--prompt", "A piano")[0] == 0
+    second = {r["file"] for r in json.loads((out / "generation.json").read_text())["images"]}
+    assert len(first) == 2 and len(second) == 1 and not first & second
+    assert {p.name for p in out.iterdir()} == second | {"grid.png", "generation.json", "config.json", "notes.txt"}
+
+
 def test_train_points_to_the_style_words_a_base_knows(tiny_base_dir, style_png, tmp_path, capsys):
     import shutil
 

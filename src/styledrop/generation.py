@@ -103,6 +103,7 @@ def generate_to_folder(base: BaseModel, prompts: list[str], config: SampleConfig
         "images": [{"file": name, "prompt": item.prompt, "seed": item.seed} for item, name in zip(results, names)],
     }
     images = {name: item.image for item, name in zip(results, names)} | {"grid.png": make_grid(rows)}
+    earlier = recorded_images(out)
     written: list[Path] = []
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
@@ -117,4 +118,15 @@ def generate_to_folder(base: BaseModel, prompts: list[str], config: SampleConfig
         if created and not any(out.iterdir()):
             out.rmdir()
         raise StyleDropError(f"{err} (removed the {len(written)} images written before it)") from err
+    for name in earlier - images.keys():  # an earlier run's drawings that this record no longer describes
+        (out / name).unlink(missing_ok=True)
     return results
+
+
+def recorded_images(folder: Path) -> set[str]:
+    """The image files that the generation.json in `folder` names (none without a readable one)."""
+    try:
+        record = json.loads((folder / RECORD).read_text())
+        return {Path(r["file"]).name for r in record["images"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
