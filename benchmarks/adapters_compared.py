@@ -45,7 +45,7 @@ from PIL import Image, ImageDraw
 from styledrop.adapters.io import load_adapter_file
 from styledrop.base import load_base
 from styledrop.bundled import default_base
-from styledrop.captions import strip_style, style_caption
+from styledrop.captions import style_caption
 from styledrop.demo import DESCRIPTORS, REFERENCE_CONTENT, SAMPLE, TRAIN
 from styledrop.evaluation.cli import score_folder
 from styledrop.evaluation.realism import kid_to_real, real_features, real_records
@@ -105,9 +105,9 @@ class Judge:
         generate_to_folder(self.base, self.prompts, config, folder, show_progress=False, **kwargs)
         seconds = time.perf_counter() - start
         record = json.loads((folder / "generation.json").read_text())
-        # the text score reads the content prompt: style words name a look, not what is drawn
-        pairs = [(folder / r["file"], strip_style(r["prompt"], self.words)) for r in record["images"]]
-        row = summarise(score_folder(pairs, self.reference, self.scorers, REFERENCE_CONTENT), self.style)
+        pairs = [(folder / r["file"], r["prompt"]) for r in record["images"]]
+        row = summarise(score_folder(pairs, self.reference, self.scorers, REFERENCE_CONTENT, style_words=self.words),
+                        self.style)
         drawn = [Image.open(path).convert("RGB") for path, _ in pairs]
         return row, drawn, seconds / len(pairs)
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from styledrop.adapters.io import load_adapter_file
 from styledrop.base import load_base
 from styledrop.bundled import default_base
-from styledrop.captions import strip_style, style_caption
+from styledrop.captions import style_caption
 from styledrop.demo import CONTENTS as DEMO_CONTENTS
 from styledrop.demo import DESCRIPTORS, TRAIN
 from styledrop.demo import SAMPLE as DEMO_SAMPLE
@@ -65,8 +65,8 @@ def evaluate(base, adapter_path: Path, reference: Path, content: str, style: str
     prompts = [style_caption(c, words) for c in EVAL_CONTENTS]
     generate_to_folder(base, prompts, sampler_settings(base, overrides=SAMPLE), out, style=adapter, show_progress=False)
     record = json.loads((out / "generation.json").read_text())
-    pairs = [(out / r["file"], strip_style(r["prompt"], words)) for r in record["images"]]  # text score: content
-    return summarise(score_folder(pairs, reference, scorers, content), style)
+    pairs = [(out / r["file"], r["prompt"]) for r in record["images"]]
+    return summarise(score_folder(pairs, reference, scorers, content, style_words=words), style)
 
 
 def main() -> None:

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from styledrop.base import load_base
-from styledrop.base.patch_tokenizer import from_patches, psnr
+from styledrop.base.patch_tokenizer import PatchKMeansTokenizer, from_patches, psnr
 from styledrop.bundled import default_base
 from styledrop.captions import style_caption
 from styledrop.demo import CONTENTS as DEMO_CONTENTS
@@ -127,7 +127,7 @@ def main() -> None:
     torch.manual_seed(0)
     base, scorers, records = load_base(args.base), Scorers.load(), load_manifest(args.data)
     tokenizer = base.image_tokenizer
-    if not hasattr(tokenizer, "codebook"):
+    if not isinstance(tokenizer, PatchKMeansTokenizer):
         raise SystemExit(f"{args.base}'s tokenizer is not a patch codebook: this benchmark decodes patch tokens")
     split = {name: [r for r in records if r.split == name] for name in ("pretrain", "heldout_style", "heldout_pair")}
     pretrain = load_images(split["pretrain"], base.resolution)

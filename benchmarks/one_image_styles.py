@@ -116,7 +116,7 @@ def main() -> None:
             record = json.loads((folder / "generation.json").read_text())
             pairs = [(folder / r["file"], r["prompt"]) for r in record["images"]]
             row = table[f"{style}, {label}"] = summarise(
-                score_folder(pairs, reference, scorers, REFERENCE_CONTENT), style)
+                score_folder(pairs, reference, scorers, REFERENCE_CONTENT, style_words=words), style)
             firsts = [Image.open(path).convert("RGB") for path, _ in pairs[:: sample.num_images]]
             rows.append([load_image(reference), *firsts])
             print(f"{style}, {label}: "

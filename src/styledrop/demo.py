@@ -24,7 +24,7 @@ from PIL import Image, ImageDraw
 from .adapters.io import load_adapter_file
 from .base import load_base
 from .bundled import DEMO_REFERENCE, MODELS, default_base, require
-from .captions import strip_style, style_caption
+from .captions import style_caption
 from .files import atomic_write_text
 from .generation import generate_to_folder
 from .grid import make_grid
@@ -82,8 +82,8 @@ def run_demo(out: Path, base_path: str | None = None, train: dict | None = None,
     for name, prompts in (("base", plain), ("styledrop", styled)):
         record = json.loads((out / name / "generation.json").read_text())
         # the text score reads the content prompt, "A cow": style words name a look, not what is drawn
-        pairs = [(out / name / r["file"], strip_style(r["prompt"], descriptor)) for r in record["images"]]
-        result = score_folder(pairs, out / "reference.png", scorers, REFERENCE_CONTENT)
+        pairs = [(out / name / r["file"], r["prompt"]) for r in record["images"]]
+        result = score_folder(pairs, out / "reference.png", scorers, REFERENCE_CONTENT, style_words=descriptor)
         scores[name] = summarise(result, REFERENCE_STYLE)
     scores["kid"] = realism(out, DEFAULT_DATA if data is None else data, base.resolution, base.device,
                             [c for c in CONTENTS for _ in range(sample.num_images)], base.image_tokenizer)
