@@ -138,6 +138,9 @@ def cmd_pack(args) -> None:
             work = args.out / f"work-{len(packs)}"
             shutil.copytree(tokenizer, work / "vqvae", dirs_exist_ok=True)
             data, _ = prepare_training_set(args.data, work, config)
+            if config.pooled_text != "caption":  # the pack holds the captions' ids only
+                sys.exit(f"run {run['name']!r} has pooled_text = {config.pooled_text!r}, which the pack does not hold "
+                         "(it packs the captions' word ids only): train it with styledrop pretrain --device cuda")
             encoder = MiniLMTextEncoder(max_length=config.text_max_length)
             batch = encoder.tokenize(data.prompts)
             all_ids.append(batch["input_ids"])

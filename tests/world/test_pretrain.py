@@ -303,3 +303,24 @@ def test_resume_refuses_another_recipe_but_takes_other_machine_settings(tmp_path
         pretrain_base(data, tmp_path / "w", tmp_path / "w-base", replace(config, steps=4, lr=5e-4), show_progress=False)
     moved = replace(config, steps=4, checkpoint_every=1)  # more steps, another checkpoint cadence
     assert pretrain_base(data, tmp_path / "w", tmp_path / "w-base", moved, show_progress=False)["steps"] == 4
+
+
+def test_style_pooled_text_is_saved_with_the_base(tmp_path, fake_packages):
+    """pooled_text="style": the adaptive norms read the caption's style words alone, in training and
+    in every later use of the base, since the folder's text encoder config keeps it."""
+    data = tmp_path / "emoji"
+    build(data, fake_packages)
+    pretrain_base(data, tmp_path / "w", tmp_path / "w-base", PretrainConfig(steps=1, **(TINY | {"pooled_text": "style"})),
+                  show_progress=False)
+    encoder = load_base(tmp_path / "w-base").text_encoder
+    assert encoder.pooled == "style"
+    prompts = ["A cow in fluent flat style", "A piano in fluent flat style", "A cow in noto style", "A cow"]
+    got = encoder.encode(prompts)
+    whole = type(encoder)(max_length=encoder.max_length)  # pooled over the whole text it is given
+    assert whole.pooled == "caption"
+    words = whole.encode(["fluent flat", "fluent flat", "noto", ""])
+    assert torch.allclose(got.pooled, words.pooled)  # the style words' vector: equal across contents
+    assert not torch.allclose(got.states[0], got.states[1])  # the token states still read the content
+    assert torch.allclose(got.pooled[0], got.pooled[1]) and not torch.allclose(got.pooled[0], got.pooled[2])
+    with pytest.raises(StyleDropError, match="pooled"):
+        type(encoder)(pooled="words")

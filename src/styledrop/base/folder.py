@@ -216,7 +216,7 @@ def _load_text_encoder(path: Path, entry) -> TextEncoder:
         from .text.minilm import MiniLMTextEncoder
 
         config = json.loads((path / "text_encoder" / "config.json").read_text())
-        return MiniLMTextEncoder(max_length=config["max_length"])
+        return MiniLMTextEncoder(max_length=config["max_length"], pooled=config.get("pooled", "caption"))
     if entry == CLIP_ENTRY:
         from .text.clip import ClipTextEncoder
 

@@ -75,6 +75,9 @@ class PretrainConfig:
     # False keeps the transformer on the token grid itself, for a coarse tokenizer (8 x 8 tokens of f = 4).
     downsample: bool = True
     text_max_length: int = 16
+    # What the adaptive norms' pooled text vector reads: "caption" (the whole caption, as aMUSEd) or
+    # "style" (its style words alone; styledrop.base.text.minilm says why). Saved with the base.
+    pooled_text: str = "caption"
     batch_size: int = 32
     steps: int = 5000  # ~95 min on this 2-core CPU with both threads (models/emoji-base/README.md)
     contents: str = "base"  # "base": the contents of base_contents.json; "all": the whole vocabulary
@@ -242,7 +245,7 @@ def pretrain_base(data_dir: Path, work_dir: Path, out_dir: Path, config: Pretrai
     work_dir.mkdir(parents=True, exist_ok=True)
     save_settings(config, work_dir / "pretrain.json")
     data, tokenizer = prepare_training_set(data_dir, work_dir, config)
-    encoder = MiniLMTextEncoder(max_length=config.text_max_length)
+    encoder = MiniLMTextEncoder(max_length=config.text_max_length, pooled=config.pooled_text)
     text = encoder.encode(data.prompts)  # (P, L, 384), once
     transformer, report = train_transformer(data, text, work_dir, config, resume=resume,
                                             show_progress=show_progress, device=device)
@@ -374,7 +377,7 @@ def export_checkpoint(work_dir: Path, out_dir: Path) -> int:
     transformer = build_transformer(config)
     weights, _ = current_layout(ckpt.weights, ckpt.optimizer, transformer)
     transformer.load_state_dict(weights)
-    encoder = MiniLMTextEncoder(max_length=config.text_max_length)
+    encoder = MiniLMTextEncoder(max_length=config.text_max_length, pooled=config.pooled_text)
     write_base(transformer, load_tokenizer_folder(work_dir / "vqvae"), encoder, out_dir, work_dir)
     return ckpt.step
 
