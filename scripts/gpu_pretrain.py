@@ -35,6 +35,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
+from styledrop.captions import find_descriptor
 from styledrop.files import atomic_path
 from styledrop.pretraining.pretrain import (
     CHECKPOINT,
@@ -138,15 +139,15 @@ def cmd_pack(args) -> None:
             work = args.out / f"work-{len(packs)}"
             shutil.copytree(tokenizer, work / "vqvae", dirs_exist_ok=True)
             data, _ = prepare_training_set(args.data, work, config)
-            if config.pooled_text != "caption":  # the pack holds the captions' ids only
-                sys.exit(f"run {run['name']!r} has pooled_text = {config.pooled_text!r}, which the pack does not hold "
-                         "(it packs the captions' word ids only): train it with styledrop pretrain --device cuda")
             encoder = MiniLMTextEncoder(max_length=config.text_max_length)
             batch = encoder.tokenize(data.prompts)
-            all_ids.append(batch["input_ids"])
+            words = encoder.tokenize([find_descriptor(p) or "" for p in data.prompts])  # for pooled_text = "style"
+            all_ids += [batch["input_ids"], words["input_ids"]]
             name = f"pack-{len(packs)}.safetensors"
             save_file({"tokens": data.tokens.to(torch.int16), "input_ids": batch["input_ids"].to(torch.int16),
-                       "attention_mask": batch["attention_mask"].to(torch.uint8)}, str(args.out / name),
+                       "attention_mask": batch["attention_mask"].to(torch.uint8),
+                       "style_input_ids": words["input_ids"].to(torch.int16),
+                       "style_attention_mask": words["attention_mask"].to(torch.uint8)}, str(args.out / name),
                       metadata={"real": str(data.real), "prompts": json.dumps(data.prompts),
                                 "styled_ids": json.dumps(data.styled_ids), "plain_ids": json.dumps(data.plain_ids),
                                 "report": json.dumps(data.report)})
@@ -200,6 +201,11 @@ def cmd_train_one(args) -> None:
         minilm_config = json.loads(handle.metadata()["config"])
     encoder = PrunedMiniLM(load_file(str(args.pack / MINILM)), minilm_config).to(device)
     text = encoder.encode_tokens(tensors["input_ids"], tensors["attention_mask"])
+    if config.pooled_text == "style":  # the adaptive norms read the captions' style words alone, as pretrain does
+        if "style_input_ids" not in tensors:
+            sys.exit(f"run {run['name']!r} has pooled_text = 'style' but {run['pack']} holds no style words' ids: "
+                     "pack it again with this script")
+        text.pooled = encoder.encode_tokens(tensors["style_input_ids"], tensors["style_attention_mask"]).pooled
     del encoder
     work = Path(args.work) / run["name"]
     work.mkdir(parents=True, exist_ok=True)
