@@ -17,6 +17,8 @@ from contextlib import nullcontext
 
 import torch
 
+from styledrop.base import AESTHETIC_SCORE
+from styledrop.base.text.minilm import MiniLMTextEncoder
 from styledrop.pretraining.pretrain import PretrainConfig, build_transformer
 from styledrop.training.masking import mask_tokens, masked_token_loss
 
@@ -32,9 +34,11 @@ def time_steps(threads: int, batch: int, steps: int, rounds: int) -> dict[str, t
     optimizer = torch.optim.AdamW(transformer.parameters(), lr=1e-4)
     generator = torch.Generator().manual_seed(0)
     tokens = torch.randint(config.codes, (batch, side * side), generator=generator)
-    states = torch.randn(batch, config.text_max_length, 384, generator=generator)
-    pooled = torch.randn(batch, 384, generator=generator)
-    micro = torch.tensor([32.0, 32.0, 0.0, 0.0, 6.0]).expand(batch, -1)
+    width = MiniLMTextEncoder.hidden_size
+    states = torch.randn(batch, config.text_max_length, width, generator=generator)
+    pooled = torch.randn(batch, width, generator=generator)
+    micro = torch.tensor([config.resolution, config.resolution, 0, 0, AESTHETIC_SCORE],
+                         dtype=torch.float32).expand(batch, -1)  # as pretraining conditions
     spent = {"fp32": [], "bf16": []}
     for _ in range(rounds):
         for mode in spent:

@@ -35,7 +35,6 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from styledrop.captions import find_descriptor
 from styledrop.files import atomic_path
 from styledrop.pretraining.pretrain import (
     CHECKPOINT,
@@ -118,7 +117,7 @@ def data_key(config: PretrainConfig, tokenizer: Path) -> str:
 
 
 def cmd_pack(args) -> None:
-    from styledrop.base.text.minilm import MiniLMTextEncoder
+    from styledrop.base.text.minilm import MiniLMTextEncoder, style_words
     from styledrop.pretraining.pretrain import prepare_training_set
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -141,7 +140,7 @@ def cmd_pack(args) -> None:
             data, _ = prepare_training_set(args.data, work, config)
             encoder = MiniLMTextEncoder(max_length=config.text_max_length)
             batch = encoder.tokenize(data.prompts)
-            words = encoder.tokenize([find_descriptor(p) or "" for p in data.prompts])  # for pooled_text = "style"
+            words = encoder.tokenize(style_words(data.prompts))  # for pooled_text = "style"
             all_ids += [batch["input_ids"], words["input_ids"]]
             name = f"pack-{len(packs)}.safetensors"
             save_file({"tokens": data.tokens.to(torch.int16), "input_ids": batch["input_ids"].to(torch.int16),

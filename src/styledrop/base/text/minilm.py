@@ -55,9 +55,11 @@ class MiniLMTextEncoder:
     @torch.no_grad()
     def encode(self, prompts: list[str]) -> TextEmbedding:
         embedding = encode_batch(self.model, self._batch(prompts))
-        if self.pooled == "style":
-            words = [find_descriptor(p) or "" for p in prompts]
-            embedding.pooled = encode_batch(self.model, self._batch(words)).pooled
+        if self.pooled == "style":  # a few distinct style words among many prompts: each encoded once
+            words = style_words(prompts)
+            row = {w: i for i, w in enumerate(sorted(set(words)))}
+            pooled = encode_batch(self.model, self._batch(list(row))).pooled
+            embedding.pooled = pooled[torch.tensor([row[w] for w in words], device=pooled.device)]
         return embedding
 
     def _batch(self, prompts: list[str]) -> dict[str, torch.Tensor]:
@@ -70,6 +72,11 @@ class MiniLMTextEncoder:
         batch = self.tokenizer(prompts, return_tensors="pt", padding="max_length", truncation=True,
                                max_length=self.max_length)
         return {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+
+
+def style_words(prompts: list[str]) -> list[str]:
+    """What a ``pooled="style"`` vector reads of each prompt: its style words, or "" if it names none."""
+    return [find_descriptor(p) or "" for p in prompts]
 
 
 def encode_batch(model, batch: dict[str, torch.Tensor]) -> TextEmbedding:
