@@ -324,3 +324,17 @@ def test_style_pooled_text_is_saved_with_the_base(tmp_path, fake_packages):
     assert torch.allclose(got.pooled[0], got.pooled[1]) and not torch.allclose(got.pooled[0], got.pooled[2])
     with pytest.raises(StyleDropError, match="pooled"):
         type(encoder)(pooled="words")
+
+
+def test_many_prompts_encode_in_chunks_as_in_one_batch(monkeypatch):
+    """Pretraining encodes every caption at once; in chunks the result is the same, in the same order."""
+    from styledrop.base.text import minilm
+
+    prompts = [f"A {noun} in {style} style" for noun in ("cow", "dog", "piano") for style in ("noto", "fluent flat")]
+    encoder = minilm.MiniLMTextEncoder(max_length=16, pooled="style")
+    whole = encoder.encode(prompts)
+    monkeypatch.setattr(minilm, "CHUNK", 4)  # 6 prompts -> chunks of 4 and 2; 2 style phrases -> one chunk
+    chunked = encoder.encode(prompts)
+    assert chunked.states.shape == whole.states.shape == (6, 16, 384)
+    assert torch.allclose(chunked.states, whole.states, atol=1e-5)
+    assert torch.allclose(chunked.pooled, whole.pooled, atol=1e-5)

@@ -23,6 +23,7 @@ from . import TextEmbedding
 
 POOLED_CHOICES = ("caption", "style")  # what the pooled vector reads: the whole caption, or its style words
 DEFAULT_MAX_LENGTH = 32  # captions are short; "A cow face in [V] style" is 10 word pieces
+CHUNK = 1024  # prompts per forward pass: pretraining encodes ~60k at once, which in one batch peaks at ~8 GB
 WORD_TABLE = "embeddings.word_embeddings.weight"  # the (30522, 384) word-piece table
 
 
@@ -54,13 +55,17 @@ class MiniLMTextEncoder:
 
     @torch.no_grad()
     def encode(self, prompts: list[str]) -> TextEmbedding:
-        embedding = encode_batch(self.model, self._batch(prompts))
+        embedding = self._encode_chunked(prompts)
         if self.pooled == "style":  # a few distinct style words among many prompts: each encoded once
             words = style_words(prompts)
             row = {w: i for i, w in enumerate(sorted(set(words)))}
-            pooled = encode_batch(self.model, self._batch(list(row))).pooled
+            pooled = self._encode_chunked(list(row)).pooled
             embedding.pooled = pooled[torch.tensor([row[w] for w in words], device=pooled.device)]
         return embedding
+
+    def _encode_chunked(self, prompts: list[str]) -> TextEmbedding:
+        chunks = [prompts[i:i + CHUNK] for i in range(0, len(prompts), CHUNK)]
+        return TextEmbedding.cat([encode_batch(self.model, self._batch(c)) for c in chunks])
 
     def _batch(self, prompts: list[str]) -> dict[str, torch.Tensor]:
         return self.tokenizer(
