@@ -1,4 +1,4 @@
-"""Progress bars: a bar on a terminal; in a log, one line per tenth, no carriage returns."""
+"""Progress bars: a bar on a terminal; in a log, one line per tenth (and per five minutes), no carriage returns."""
 
 import io
 
@@ -39,6 +39,16 @@ def test_updates_by_hand_and_a_resumed_start_count_from_where_they_are(monkeypat
     for _ in progress_bar(range(60, 100), initial=60, total=100, desc="training"):
         pass
     assert [line.split()[1] for line in log.getvalue().splitlines()] == ["70%", "80%", "90%", "100%"]
+
+
+def test_a_slow_run_also_gets_a_line_every_five_minutes(monkeypatch):
+    clock = iter(range(0, 10_000, 100))  # each reading of the clock is 100 s later
+    monkeypatch.setattr("styledrop.progress.time.monotonic", lambda: next(clock))
+    log = io.StringIO()
+    with LineProgress(total=1000, desc="pretraining", file=log) as bar:  # started at 0 s
+        for _ in range(7):  # updates at 100 s, ..., 700 s: none reaches a tenth
+            bar.update(1)
+    assert [line.split()[2] for line in log.getvalue().splitlines()] == ["3/1000", "6/1000"]  # at 300 s and 600 s
 
 
 def test_a_terminal_gets_tqdm_and_disabled_prints_nothing(monkeypatch):
