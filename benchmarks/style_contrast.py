@@ -7,22 +7,33 @@ common to all rows, cancels:
 
     l = c + w_k * (c - mean_s' l(content in s'))        w_k: the scale at decoding step k
 
+`--term style-only` pushes along the named style's own direction instead, composable guidance
+(Liu et al. 2022) with the style alone as one of the concepts: the base is also asked for the
+style with no content ("An emoji in twemoji style", the caption a base trained with
+`style_only_caption` knows) and for nothing (""), and
+
+    l = c + w_k * (l(style alone) - l(""))
+
+so that what the style looks like on any content is added to the drawing of this one.
+
 Schedules: "const" (w at every step), "decay" (w * (1 - k / K)), "late" (w from the first third
 on, once the layout is set). Prints style accuracy and content top-1 / top-5 (bundled scorers) per
 setting on one half of the held-out pairs (`--half even`, the half `base_quality.py --sweep`
 tunes on), next to the unguided sampler in the same run.
 
     .venv/bin/python benchmarks/style_contrast.py [--base models/emoji-base] [--half even]
-        [--settings 0:const 0.25:const 1:late 1:const]
+        [--settings 0:const 0.25:const 1:late 1:const] [--term contrast|style-only]
 
-Needs the dataset (`styledrop data emoji --out data/emoji`). Each setting costs four transformer
-rows per image (about 130 s on 2 CPU cores for 82 images).
+Needs the dataset (`styledrop data emoji --out data/emoji`). Each setting costs five transformer
+rows per image with the contrast term (about 130 s on 2 CPU cores for 82 images), three with the
+style-only term.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -33,8 +44,11 @@ from styledrop.captions import style_caption
 from styledrop.evaluation.runs import grade
 from styledrop.images import tensor_to_image
 from styledrop.pipeline import StyleDropPipeline, sampler_settings
+from styledrop.pretraining.pretrain import STYLE_ONLY_NOUN
 from styledrop.world.manifest import load_manifest
 from styledrop.world.styles import PAIR_STYLES, STYLE_WORDS
+
+Term = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (asked (b, N, V), rows (J, b, N, V)) -> term
 
 SCHEDULES = {
     "const": lambda k: 1.0,
@@ -43,23 +57,40 @@ SCHEDULES = {
 }
 
 
-def draw(pipe: StyleDropPipeline, pairs, scale: float, schedule: str, config, per_pair: int) -> list:
-    """`per_pair` images per held-out pair with style contrast guidance; image i seeded i."""
-    base, styles = pipe.base, list(PAIR_STYLES)  # the held-out pairs' four sets
-    images = []
+def contrast_term(chunk) -> tuple[list[str], Term]:
+    """Rows: the same content in each pair style; term: asked minus the mean of the other styles' rows."""
+    styles = list(PAIR_STYLES)  # the held-out pairs' four sets
+    rows = [style_caption(r.caption, STYLE_WORDS[s]) for s in styles for r in chunk]
+    others = torch.tensor([[s != r.style for r in chunk] for s in styles], dtype=torch.float32)  # (S, b)
+    others = (others / others.sum(0))[..., None, None]  # weights of the mean, (S, b, 1, 1)
+    return rows, lambda asked, out: asked - (out * others.to(out.device)).sum(0)
+
+
+def style_only_term(chunk) -> tuple[list[str], Term]:
+    """Rows: the style alone, then nothing; term: their difference."""
+    rows = [style_caption(STYLE_ONLY_NOUN, STYLE_WORDS[r.style], article="auto") for r in chunk]
+    return rows + [""] * len(chunk), lambda asked, out: out[0] - out[1]
+
+
+TERMS = {"contrast": contrast_term, "style-only": style_only_term}
+
+
+def draw(pipe: StyleDropPipeline, pairs, scale: float, schedule: str, config, per_pair: int,
+         term: str = "contrast") -> list:
+    """`per_pair` images per held-out pair, l = asked + w_k * term; image i seeded i."""
+    base, images = pipe.base, []
     for start in range(0, len(pairs), 8):
         chunk = [r for r in pairs[start : start + 8] for _ in range(per_pair)]
         b = len(chunk)
-        rows = [style_caption(r.caption, STYLE_WORDS[r.style]) for r in chunk]  # asked for, then each style
-        rows += [style_caption(r.caption, STYLE_WORDS[s]) for s in styles for r in chunk]
+        extra, term_of = TERMS[term](chunk)
+        rows = [style_caption(r.caption, STYLE_WORDS[r.style]) for r in chunk] + extra  # asked for first
         text = base.text_encoder.encode(rows).to(base.device)
-        others = torch.tensor([[s != r.style for r in chunk] for s in styles], dtype=torch.float32)  # (S, b)
-        others = (others / others.sum(0))[..., None, None].to(base.device)  # weights of the mean, (S, b, 1, 1)
+        blocks = len(rows) // b
 
         def logits_fn(tokens: torch.Tensor, step: int) -> torch.Tensor:
-            out = pipe.forward_rows(tokens.repeat(1 + len(styles), 1), text, {}).split(b)  # (b, N, V) each
-            asked, negative = out[0], (torch.stack(out[1:]) * others).sum(0)
-            return asked + scale * SCHEDULES[schedule](step / config.steps) * (asked - negative)
+            out = pipe.forward_rows(tokens.repeat(blocks, 1), text, {}).split(b)  # (b, N, V) each
+            asked = out[0]
+            return asked + scale * SCHEDULES[schedule](step / config.steps) * term_of(asked, torch.stack(out[1:]))
 
         tokens = pipe.decode_with(logits_fn, [start * per_pair + i for i in range(b)], config)
         images += [tensor_to_image(p) for p in base.image_tokenizer.decode(tokens).cpu()]
@@ -73,6 +104,8 @@ def main() -> None:
     parser.add_argument("--half", choices=["even", "odd", "all"], default="even")
     parser.add_argument("--settings", nargs="+", default=["0:const", "0.25:const", "1:late", "1:const"],
                         help="SCALE:SCHEDULE, schedule one of " + ", ".join(SCHEDULES))
+    parser.add_argument("--term", choices=list(TERMS), default="contrast",
+                        help="contrast: away from the other styles; style-only: toward the style alone")
     parser.add_argument("--images-per-pair", type=int, default=2)
     parser.add_argument("--steps", type=int, default=24)
     args = parser.parse_args()
@@ -87,12 +120,12 @@ def main() -> None:
     config = sampler_settings(base, overrides={"steps": args.steps})
     scorers, pipe = Scorers.load(), StyleDropPipeline(base)
     print(f"{args.base}: {len(pairs)} held-out pairs ({args.half}), {args.images_per_pair} images each, "
-          f"{config.steps} steps, token temperature {config.token_temperature}\n")
+          f"{config.steps} steps, token temperature {config.token_temperature}, {args.term} term\n")
     print("| scale | schedule | style accuracy | content top-1 | content top-5 | per style: style accuracy | seconds |\n"
           "|---:|---|---:|---:|---:|---|---:|")
     for scale, schedule in settings:
         start = time.time()
-        images = draw(pipe, pairs, scale, schedule, config, args.images_per_pair)
+        images = draw(pipe, pairs, scale, schedule, config, args.images_per_pair, args.term)
         m = grade(images, [r for r in pairs for _ in range(args.images_per_pair)], scorers)
         per_style = ", ".join(f"{name} {row['style_accuracy']:.2f}" for name, row in m["by_style"].items())
         print(f"| {scale} | {schedule} | {m['style_accuracy']:.3f} | {m['content_top1']:.3f} | {m['content_top5']:.3f} "

@@ -149,7 +149,7 @@ def cmd_pack(args) -> None:
                        "style_attention_mask": words["attention_mask"].to(torch.uint8)}, str(args.out / name),
                       metadata={"real": str(data.real), "prompts": json.dumps(data.prompts),
                                 "styled_ids": json.dumps(data.styled_ids), "plain_ids": json.dumps(data.plain_ids),
-                                "report": json.dumps(data.report)})
+                                "style_only_ids": json.dumps(data.style_only_ids), "report": json.dumps(data.report)})
             packs[key] = name
             print(f"{name}: {len(data.tokens)} images ({data.real} real), {len(data.prompts)} prompts", flush=True)
         run["pack"] = packs[key]
@@ -168,7 +168,7 @@ def load_pack(path: Path) -> tuple[TrainingSet, dict[str, torch.Tensor]]:
         meta = handle.metadata()
     data = TrainingSet(tokens=tensors["tokens"].long(), real=int(meta["real"]), prompts=json.loads(meta["prompts"]),
                        styled_ids=json.loads(meta["styled_ids"]), plain_ids=json.loads(meta["plain_ids"]),
-                       report=json.loads(meta["report"]))
+                       report=json.loads(meta["report"]), style_only_ids=json.loads(meta.get("style_only_ids", "[]")))
     return data, tensors
 
 

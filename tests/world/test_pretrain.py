@@ -2,6 +2,7 @@
 loads as a base that samples."""
 
 import json
+import random
 from dataclasses import replace
 
 import pytest
@@ -16,9 +17,12 @@ from styledrop.pretraining.pretrain import (
     BASE_CONTENTS,
     STYLE_VARIANTS,
     PretrainConfig,
+    caption_rows,
     caption_variants,
     export_checkpoint,
+    prepare_training_set,
     pretrain_base,
+    style_only_caption,
     transformer_records,
 )
 from styledrop.world.manifest import ManifestRecord
@@ -97,6 +101,36 @@ def test_caption_variants_use_the_style_words_and_plain_nouns():
     styled, plain = caption_variants(record, "line-art")
     assert styled[0] == "A cow in fluent flat line art style"
     assert plain == styled  # "A cow" keeps meaning the real sets' look
+
+
+def test_style_only_captions_name_the_style_of_each_image_and_no_content(tmp_path, fake_packages):
+    record = ManifestRecord(content_id="1f42e", name="cow face", caption="cow", synonyms=(), category="animal",
+                            style="fluent-flat", split="pretrain", paths={}, source_file="", package="", license="")
+    assert style_only_caption(record) == "An emoji in fluent flat style"
+    assert style_only_caption(record, "line-art") == "An emoji in fluent flat line art style"
+
+    data = tmp_path / "emoji"
+    build(data, fake_packages)
+    without, _ = prepare_training_set(data, tmp_path / "w0", PretrainConfig(**TINY))
+    assert without.style_only_ids == [] and not any(p.startswith("An emoji") for p in without.prompts)
+    config = PretrainConfig(**(TINY | {"style_only_caption": 0.5}))
+    alone, _ = prepare_training_set(data, tmp_path / "w1", config)
+    assert len(alone.style_only_ids) == len(alone.tokens)
+    for i in range(len(alone.tokens)):  # the style words of the image's own styled captions, no noun
+        styled = alone.prompts[alone.styled_ids[i][0]]
+        assert alone.prompts[alone.style_only_ids[i]] == "An emoji in " + styled.split(" in ", 1)[1]
+
+    everything = list(range(len(alone.tokens))) * 20
+    only = caption_rows(alone, everything, replace(config, plain_caption=0.0, style_only_caption=1.0), random.Random(0))
+    assert only == [alone.style_only_ids[i] for i in everything]
+    mixed = caption_rows(alone, everything, config, random.Random(0))  # plain 0.2, alone 0.5, styled 0.3
+    share = sum(r == alone.style_only_ids[i] for r, i in zip(mixed, everything)) / len(everything)
+    assert 0.4 < share < 0.6
+    none = caption_rows(alone, everything, replace(config, style_only_caption=0.0), random.Random(0))
+    assert not set(none) & set(alone.style_only_ids)
+
+    with pytest.raises(StyleDropError, match="plain_caption 0.2 \\+ style_only_caption 0.9"):
+        prepare_training_set(data, tmp_path / "w2", replace(config, style_only_caption=0.9))
 
 
 def test_pretrain_command_takes_variants_from_flags_over_the_toml(tmp_path, fake_packages, capsys):

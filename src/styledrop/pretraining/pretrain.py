@@ -8,7 +8,11 @@ is fitted on the whole pretraining split; the transformer, by default, on the 12
 Captions: "A {noun} in {style words} style" with the noun drawn from the content's caption and
 synonyms, and with probability `plain_caption` just "A {noun}", so that the base also answers
 prompts that name no style (StyleDrop prompts name a style the base has never seen). Style words
-are the set's name ("twemoji", "fluent flat"): short, distinct word pieces for MiniLM.
+are the set's name ("twemoji", "fluent flat"): short, distinct word pieces for MiniLM. With
+probability `style_only_caption` the caption names the style and no content ("An emoji in twemoji
+style"), so that the base also knows each style apart from any one drawing: composable guidance
+can then add the style alone to a (content, style) prompt (`benchmarks/style_contrast.py --term
+style-only`).
 
 Style variants (`variants`; by default all of them, at 20%): a share of each batch comes from
 procedural variants of the same images (outlined, line art, silhouette, posterized, grayscale;
@@ -33,7 +37,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -91,6 +95,7 @@ class PretrainConfig:
     weight_decay: float = 0.01
     cond_dropout: float = 0.1
     plain_caption: float = 0.2
+    style_only_caption: float = 0.0  # share of captions that name the style and no content (module docstring)
     seed: int = 0
     checkpoint_every: int = 250
     threads: int = 2
@@ -114,6 +119,15 @@ def caption_variants(record: ManifestRecord, variant: str | None = None) -> tupl
     words = STYLE_WORDS[record.style] + (f" {VARIANT_WORDS[variant]}" if variant else "")
     styled = [style_caption(n, words) for n in nouns]
     return styled, (styled if variant else [f"A {n}" for n in nouns])
+
+
+STYLE_ONLY_NOUN = "emoji"  # "An emoji in twemoji style": no concept of the vocabulary
+
+
+def style_only_caption(record: ManifestRecord, variant: str | None = None) -> str:
+    """The caption of an image's style alone: "An emoji in fluent flat style" ("... line art style")."""
+    words = STYLE_WORDS[record.style] + (f" {VARIANT_WORDS[variant]}" if variant else "")
+    return style_caption(STYLE_ONLY_NOUN, words, article="auto")
 
 
 BASE_CONTENTS = Path(__file__).with_name("base_contents.json")
@@ -176,6 +190,7 @@ class TrainingSet:
     styled_ids: list[list[int]]  # per image: indices into prompts of its styled captions
     plain_ids: list[list[int]]  # per image: its captions for a plain prompt
     report: dict
+    style_only_ids: list[int] = field(default_factory=list)  # per image: its style-alone caption
 
 
 def prepare_training_set(data_dir: Path, work_dir: Path, config: PretrainConfig
@@ -186,6 +201,9 @@ def prepare_training_set(data_dir: Path, work_dir: Path, config: PretrainConfig
         raise StyleDropError(f"pretrain variants {unknown} are not known; choose from {', '.join(VARIANTS)}")
     if not 0.0 <= config.variant_share <= 1.0:
         raise StyleDropError(f"pretrain variant_share {config.variant_share} is not a share; give a value in [0, 1]")
+    if not (0.0 <= config.style_only_caption and config.plain_caption + config.style_only_caption <= 1.0):
+        raise StyleDropError(f"pretrain plain_caption {config.plain_caption} + style_only_caption "
+                             f"{config.style_only_caption} is not a share; keep both >= 0 and their sum <= 1")
     all_records = load_manifest(data_dir)
     records = transformer_records(all_records, config.contents)
     extra, extra_owners = variant_images(records, tuple(config.variants), config.resolution)
@@ -228,11 +246,13 @@ def prepare_training_set(data_dir: Path, work_dir: Path, config: PretrainConfig
               "tokenizer_psnr_training_images": round(psnr(reconstructed[:real], images[:real]), 2)}
 
     styled, plain = zip(*(caption_variants(r, v) for r, v in owners))
-    prompts = sorted({p for group in styled + plain for p in group} | {""})
+    alone = [style_only_caption(r, v) for r, v in owners] if config.style_only_caption else []
+    prompts = sorted({p for group in styled + plain for p in group} | set(alone) | {""})
     index = {p: i for i, p in enumerate(prompts)}
     data = TrainingSet(tokens=tokens, real=real, prompts=prompts,
                        styled_ids=[[index[p] for p in group] for group in styled],
-                       plain_ids=[[index[p] for p in group] for group in plain], report=report)
+                       plain_ids=[[index[p] for p in group] for group in plain], report=report,
+                       style_only_ids=[index[p] for p in alone])
     return data, tokenizer
 
 
@@ -271,6 +291,9 @@ def train_transformer(data: TrainingSet, text: TextEmbedding, work_dir: Path, co
     share = config.variant_share if len(tokens) > real else 0.0
     states, pooled = text.states.to(device), text.pooled.to(device)
     empty = data.prompts.index("")
+    if config.style_only_caption and len(data.style_only_ids) != len(tokens):
+        raise StyleDropError("pretrain style_only_caption > 0 needs the style-alone captions of every image; "
+                             "prepare the training set with the same settings")
 
     generator = torch.Generator().manual_seed(config.seed + 1)  # batches, masks, dropout
     with torch.random.fork_rng(devices=[]):  # UVit2DModel's init draws from the global RNG; keep the caller's
@@ -319,10 +342,7 @@ def train_transformer(data: TrainingSet, text: TextEmbedding, work_dir: Path, co
         pick = torch.where(from_variants,
                            real + torch.randint(max(1, len(tokens) - real), (config.batch_size,), generator=generator),
                            torch.randint(real, (config.batch_size,), generator=generator))
-        rows = []
-        for i in pick.tolist():
-            options = data.plain_ids[i] if picker.random() < config.plain_caption else data.styled_ids[i]
-            rows.append(picker.choice(options))
+        rows = caption_rows(data, pick.tolist(), config, picker)
         dropped = torch.rand(config.batch_size, generator=generator) < config.cond_dropout
         rows = torch.where(dropped, empty, torch.tensor(rows)).to(device)
         target = tokens[pick]
@@ -346,6 +366,21 @@ def train_transformer(data: TrainingSet, text: TextEmbedding, work_dir: Path, co
     report = {"steps": step, "train_seconds_this_run": round(time.time() - train_start, 1), "device": device,
               "final_loss_avg50": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 4)}
     return transformer, report
+
+
+def caption_rows(data: TrainingSet, images: list[int], config: PretrainConfig, picker: random.Random) -> list[int]:
+    """One caption (an index into data.prompts) per image of a batch: plain with probability
+    `plain_caption`, the style alone with probability `style_only_caption`, else a styled one."""
+    rows = []
+    for i in images:
+        u = picker.random()
+        if u < config.plain_caption:
+            rows.append(picker.choice(data.plain_ids[i]))
+        elif u < config.plain_caption + config.style_only_caption:
+            rows.append(data.style_only_ids[i])
+        else:
+            rows.append(picker.choice(data.styled_ids[i]))
+    return rows
 
 
 def caption_style_words(prompts: list[str]) -> list[str]:

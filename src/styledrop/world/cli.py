@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from .dataset import build_emoji_dataset
+from .styles import HELDOUT_STYLES, STYLE_SETS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,7 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "emoji",
         help="fetch the pinned emoji packages with npm and build the multi-style dataset",
         description="Fetch the pinned npm emoji packages, verify them, rasterize the fixed "
-        "vocabulary in 8 style sets and write manifest.jsonl, summary.json and LICENSES.md. "
+        f"vocabulary in {len(STYLE_SETS)} style sets ({len(HELDOUT_STYLES)} of them held out from "
+        "pretraining) and write manifest.jsonl, summary.json and LICENSES.md. "
         "Resumable: run it again to finish an interrupted build.",
     )
     emoji.add_argument("--out", type=Path, required=True, help="dataset folder (created)")
