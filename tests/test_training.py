@@ -1,5 +1,7 @@
 """Training: the loss falls on one image, resume is exact, masking follows the schedule."""
 
+import copy
+
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -8,7 +10,7 @@ from styledrop.adapters.io import load_adapter_file
 from styledrop.errors import StyleDropError
 from styledrop.training.checkpoint import checkpoint_path, load_checkpoint
 from styledrop.training.loop import TrainConfig, train_adapter
-from styledrop.training.masking import mask_tokens
+from styledrop.training.masking import mask_tokens, masked_token_loss
 
 
 def style_image(base):
@@ -26,6 +28,30 @@ def test_masking_hides_a_scheduled_fraction_and_only_masks():
     assert (masked.sum(1) >= 1).all()
     # E[cos(pi/2 u)] = 2/pi for u ~ U(0, 1)
     assert abs(masked.float().mean().item() - 2 / torch.pi) < 0.02
+
+
+def test_the_loss_on_masked_features_equals_the_loss_on_every_logit(tiny_base):
+    transformer = copy.deepcopy(tiny_base.transformer).requires_grad_(True)  # the fixture's is frozen
+    h, w = tiny_base.grid
+    generator = torch.Generator().manual_seed(0)
+    target = torch.randint(tiny_base.mask_id, (3, h * w), generator=generator)
+    inputs, masked = mask_tokens(target, tiny_base.mask_id, generator)
+    text = tiny_base.text_encoder.encode(["A cow", "", "A dog in [V] style"])
+    micro = tiny_base.micro_conds(3)
+    args = (inputs, masked, target, (h, w), text.states, text.pooled, micro)
+    with torch.random.fork_rng():  # the transformer in train mode may draw dropout masks: the same for both
+        head = transformer.mlm_layer.conv2
+        gathered = masked_token_loss(transformer, *args)
+        gathered.backward()
+        gathered_grad = head.weight.grad.clone()
+        head.weight.grad = None
+    assert transformer.mlm_layer.conv2 is head  # put back
+    logits = transformer(inputs.view(-1, h, w), encoder_hidden_states=text.states, pooled_text_emb=text.pooled,
+                         micro_conds=micro).flatten(2).transpose(1, 2)
+    full = torch.nn.functional.cross_entropy(logits[masked], target[masked])
+    full.backward()
+    assert torch.allclose(gathered, full, atol=1e-5)
+    assert torch.allclose(gathered_grad, head.weight.grad, atol=1e-6)
 
 
 def test_fifty_steps_drive_the_loss_well_below_its_start(tiny_base, tmp_path):
