@@ -40,11 +40,10 @@ import torch
 
 from styledrop.base import load_base
 from styledrop.bundled import default_base
-from styledrop.captions import style_caption
+from styledrop.captions import STYLE_ONLY_NOUN, style_caption
 from styledrop.evaluation.runs import grade
 from styledrop.images import tensor_to_image
 from styledrop.pipeline import StyleDropPipeline, sampler_settings
-from styledrop.pretraining.pretrain import STYLE_ONLY_NOUN
 from styledrop.world.manifest import load_manifest
 from styledrop.world.styles import PAIR_STYLES, STYLE_WORDS
 

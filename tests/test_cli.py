@@ -80,14 +80,17 @@ def test_generate_uses_the_bases_sampling_file_under_the_flags(tiny_base_dir, tm
 
     base = tmp_path / "base"
     shutil.copytree(tiny_base_dir, base)
-    (base / "sampling.json").write_text(json.dumps({"settings": {"content_scale": 1.5, "temperature": 2.0}}))
+    (base / "sampling.json").write_text(json.dumps({"settings": {"content_scale": 1.5, "temperature": 2.0,
+                                                                   "style_only_scale": 2.0}}))
     out = tmp_path / "images"
-    code, _, err = run(capsys, "generate", "--base", base, "--prompt", "A cow", "--steps", 2, "--temperature", 3,
-                       "--token-temperature", 0.5, "--out", out)
+    code, _, err = run(capsys, "generate", "--base", base, "--prompt", "A cow in noto style", "--steps", 2,
+                       "--temperature", 3, "--token-temperature", 0.5, "--style-only-from", 0.5, "--out", out)
     assert code == 0, err
     used = json.loads((out / "config.json").read_text())
     assert (used["content_scale"], used["temperature"], used["steps"]) == (1.5, 3.0, 2)
-    assert used["token_temperature"] == 0.5
+    assert (used["token_temperature"], used["style_only_scale"], used["style_only_from"]) == (0.5, 2.0, 0.5)
+    code, _, err = run(capsys, "generate", "--base", base, "--prompt", "A cow", "--style-only-from", 2, "--out", out)
+    assert code == 2 and "style_only_from" in err and "Traceback" not in err
 
     (base / "sampling.json").write_text(json.dumps({"settings": {"content_scael": 1.5}}))
     code, _, err = run(capsys, "generate", "--base", base, "--prompt", "A cow", "--out", out)

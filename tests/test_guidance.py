@@ -63,6 +63,25 @@ def test_style_scale_zero_is_plain_cfg(tiny_base):
     torch.testing.assert_close(two_scale(f, c, u, 0.0, 3.0), f + 3.0 * (c - u))
 
 
+def test_style_only_term_adds_the_style_alone_from_its_share_of_the_steps_on(tiny_base):
+    pipe = StyleDropPipeline(tiny_base)
+    prompts = ["a cow in noto style", "a piano"]  # the second names no style: no term
+    tokens = partial_tokens(tiny_base, 2)
+    config = SampleConfig(content_scale=1.0, negative_prompt="blurry", style_only_scale=2.0, style_only_from=0.5,
+                          steps=10)
+    rule = pipe.guided_logits(prompts, config)
+    encoder = tiny_base.text_encoder
+    prompt = pipe.forward_rows(tokens, encoder.encode(prompts), {})
+    negative = pipe.forward_rows(tokens, encoder.encode(["blurry"] * 2), {})
+    alone = pipe.forward_rows(tokens, encoder.encode(["An emoji in noto style", "blurry"]), {})
+    plain = cfg(prompt, negative, 2.0)
+    torch.testing.assert_close(rule(tokens, 4), plain, rtol=1e-4, atol=1e-4)  # before half the steps
+    late = rule(tokens, 5)
+    torch.testing.assert_close(late, plain + 2.0 * (alone - negative), rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(late[1], plain[1], rtol=1e-4, atol=1e-4)
+    assert not torch.allclose(late[0], plain[0], atol=1e-3)
+
+
 def test_style_plus_subject_mixes_the_two_guided_logits(tiny_base):
     style = trained_adapter(tiny_base, seed=1)
     subject = trained_adapter(tiny_base, seed=2)

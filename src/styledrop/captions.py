@@ -28,6 +28,15 @@ def find_descriptor(caption: str) -> str | None:
     return found.group(1) if found else None
 
 
+STYLE_ONLY_NOUN = "emoji"  # "An emoji in twemoji style": a style with no content of the emoji vocabulary
+
+
+def style_only(prompt: str) -> str | None:
+    """The prompt's style alone, "A cow in noto style" -> "An emoji in noto style"; None without a style."""
+    descriptor = find_descriptor(prompt)
+    return style_caption(STYLE_ONLY_NOUN, descriptor, article="auto") if descriptor else None
+
+
 def strip_style(prompt: str, descriptor: str) -> str:
     """The prompt without its style: "A cat in [V] style" -> "A cat" (the subject term, paper section 3.4)."""
     if not descriptor:

@@ -107,7 +107,8 @@ def cmd_generate(args) -> int:
         "steps": args.steps, "seed": args.seed, "num_images": args.num_images, "style_scale": args.style_scale,
         "content_scale": args.content_scale, "negative_prompt": args.negative_prompt, "temperature": args.temperature,
         "token_temperature": args.token_temperature, "subject_weight": args.subject_weight, "batch_size": args.batch_size,
-        "style_image_scale": args.style_image_scale}, styled=bool(files))
+        "style_image_scale": args.style_image_scale, "style_only_scale": args.style_only_scale,
+        "style_only_from": args.style_only_from}, styled=bool(files))
     out = Path(args.out)
     results = generate_to_folder(base, args.prompt, config, out, style=files[0] if files else None,
                                  subject=files[1] if len(files) > 1 else None, style_image=style_image)
@@ -317,6 +318,11 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--style-image-caption", help="the style image's caption, e.g. 'A watermelon in [V] style'")
     gen.add_argument("--style-image-scale", type=float,
                      help="weight of the shared attention (default 1: StyleAligned's; 0: none)")
+    gen.add_argument("--style-only-scale", type=float,
+                     help="without an adapter: guidance toward the prompt's style alone ('An emoji in noto style'), "
+                     "for a base pretrained with style-only captions (default 0, or the base's sampling.json)")
+    gen.add_argument("--style-only-from", type=float,
+                     help="share of the decoding steps before --style-only-scale starts (0-1)")
     gen.add_argument("--batch-size", type=int)
     gen.add_argument("--device", default="auto")
     gen.add_argument("--config", type=Path, help="TOML file with a [generate] table")

@@ -4,10 +4,14 @@ Every decoding step runs ONE batched transformer forward over all guidance terms
 switched on per row by their gates (`adapters.gates`). For B images the rows are:
 
     no adapter                 [base@n, base@t]                        plain CFG, s = lambda_B + 1
+                               [base@n, base@t, base@a]                ... + w * (a - n): style_only_scale
     style (or subject) adapter [ft@t, base@t, base@n]                  Eq. 4
     style + subject            [style@t, base@t, base@n, subj@t', base@t']   Eqs. 5-6
 
-where t is the prompt, n the negative prompt and t' the prompt without the style descriptor.
+where t is the prompt, n the negative prompt, t' the prompt without the style descriptor and a
+the prompt's style alone ("A cow in noto style" -> "An emoji in noto style"; n for a prompt that
+names no style): composable guidance (Liu et al. 2022) with the style as one concept, for a base
+pretrained with style-only captions, from a share `style_only_from` of the decoding steps on.
 A style adapter that reads a reference row (shared attention to a style image,
 `adapters/shared_attention.py`) gets one more row at the end, [... , ref@caption]: the reference's
 tokens, fully known, never decoded; its logits are dropped. Image i is drawn with its own
@@ -26,7 +30,7 @@ from .adapters.base import Adapter, ReferenceRow
 from .adapters.gates import gated
 from .base import BaseModel
 from .base.text import TextEmbedding, warn_if_cut
-from .captions import strip_style
+from .captions import strip_style, style_only
 from .config import load_settings, setting
 from .progress import progress_bar
 from .sampling.guidance import cfg, mix, two_scale
@@ -47,6 +51,10 @@ class SampleConfig:
     subject_weight: float = 0.6  # gamma, style + subject only (paper: 0.5-0.7)
     style_image_scale: float = 1.0  # weight of the shared attention to a style image (0: none; 1: StyleAligned's)
     batch_size: int = setting(8, at_least=1)  # images decoded together
+    # Composable guidance toward the prompt's style alone (module docstring), for the base's own drawings;
+    # with an adapter the adapter carries the style and these are not used.
+    style_only_scale: float = 0.0
+    style_only_from: float = setting(0.0, at_least=0, at_most=1)  # share of the decoding steps before it starts
 
 
 def sampler_settings(base: BaseModel, toml_path=None, overrides: dict | None = None, *,
@@ -88,8 +96,9 @@ class StyleDropPipeline:
         adapters = [a for a in (self.style, self.subject) if a is not None]
         reference = self.reference_row()
         extra = [reference.caption] if reference is not None else []
+        alone = [style_only(p) or config.negative_prompt for p in prompts]
         unique = sorted({*prompts, config.negative_prompt, *(strip_style(p, self.style_descriptor) for p in prompts),
-                         *extra})
+                         *extra, *(alone if config.style_only_scale and not adapters else [])})
         table = dict(zip(unique, range(len(unique))))
         encoded = self.base.text_encoder.encode(unique).to(self.base.device)
 
@@ -98,17 +107,21 @@ class StyleDropPipeline:
 
         b = len(prompts)
         negative = [config.negative_prompt] * b
-        if not adapters:
+        if not adapters and config.style_only_scale:
+            blocks = [negative, prompts, alone]
+            combine = lambda out, k: (cfg(out[1], out[0], config.content_scale + 1)  # noqa: E731
+                                      + config.style_only_scale * (k >= config.style_only_from) * (out[2] - out[0]))
+        elif not adapters:
             blocks = [negative, prompts]
-            combine = lambda out: cfg(out[1], out[0], config.content_scale + 1)  # noqa: E731  (blocks: negative, prompt)
+            combine = lambda out, k: cfg(out[1], out[0], config.content_scale + 1)  # noqa: E731  (blocks: negative, prompt)
         elif self.style is None or self.subject is None:
             blocks = [prompts, prompts, negative]
-            combine = lambda out: two_scale(out[0], out[1], out[2], config.style_scale, config.content_scale)  # noqa: E731
+            combine = lambda out, k: two_scale(out[0], out[1], out[2], config.style_scale, config.content_scale)  # noqa: E731
         else:
             plain = [strip_style(p, self.style_descriptor) for p in prompts]
             blocks = [prompts, prompts, negative, plain, plain]
 
-            def combine(out):
+            def combine(out, k):
                 style = two_scale(out[0], out[1], out[2], config.style_scale, config.content_scale)
                 subject = two_scale(out[3], out[4], out[2], config.style_scale, config.content_scale)
                 return mix(style, subject, config.subject_weight)
@@ -138,10 +151,10 @@ class StyleDropPipeline:
         reference = self.reference_row()
         extra = None if reference is None else reference.tokens.to(self.base.device).view(1, -1)  # (1, N)
 
-        def logits_fn(tokens: torch.Tensor, _step: int) -> torch.Tensor:
+        def logits_fn(tokens: torch.Tensor, step: int) -> torch.Tensor:
             rows = tokens.repeat(blocks, 1) if extra is None else torch.cat([tokens.repeat(blocks, 1), extra])
             logits = self.forward_rows(rows, text, gates)  # (blocks * B [+ 1], N, V)
-            return combine(logits[: blocks * b].split(b))
+            return combine(logits[: blocks * b].split(b), step / config.steps)  # k: the share of steps done
 
         return logits_fn
 

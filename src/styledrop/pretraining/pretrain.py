@@ -11,8 +11,7 @@ prompts that name no style (StyleDrop prompts name a style the base has never se
 are the set's name ("twemoji", "fluent flat"): short, distinct word pieces for MiniLM. With
 probability `style_only_caption` the caption names the style and no content ("An emoji in twemoji
 style"), so that the base also knows each style apart from any one drawing: composable guidance
-can then add the style alone to a (content, style) prompt (`benchmarks/style_contrast.py --term
-style-only`).
+can then add the style alone to a (content, style) prompt (the sampler's `style_only_scale`).
 
 Style variants (`variants`; by default all of them, at 20%): a share of each batch comes from
 procedural variants of the same images (outlined, line art, silhouette, posterized, grayscale;
@@ -48,7 +47,7 @@ from ..base.position import PositionalUVit2DModel
 from ..base.text import TextEmbedding
 from ..base.text.minilm import MiniLMTextEncoder
 from ..base.tokenizer import ImageTokenizer, load_tokenizer_folder, same_tokenizer
-from ..captions import find_descriptor, style_caption
+from ..captions import STYLE_ONLY_NOUN, find_descriptor, style_caption
 from ..config import jsonable, save_settings
 from ..describe import STYLES_FILE, base_style_words, write_style_words
 from ..errors import StyleDropError
@@ -119,9 +118,6 @@ def caption_variants(record: ManifestRecord, variant: str | None = None) -> tupl
     words = STYLE_WORDS[record.style] + (f" {VARIANT_WORDS[variant]}" if variant else "")
     styled = [style_caption(n, words) for n in nouns]
     return styled, (styled if variant else [f"A {n}" for n in nouns])
-
-
-STYLE_ONLY_NOUN = "emoji"  # "An emoji in twemoji style": no concept of the vocabulary
 
 
 def style_only_caption(record: ManifestRecord, variant: str | None = None) -> str:
