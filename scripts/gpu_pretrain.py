@@ -113,7 +113,8 @@ def read_runs(path: Path) -> list[dict]:
 def data_key(config: PretrainConfig, tokenizer: Path) -> str:
     """Runs that train on the same tokens and captions share one pack."""
     return "-".join(str(x) for x in (tokenizer.resolve(), config.contents, *config.variants, config.mirror,
-                                      config.resolution, config.patch, config.text_max_length))
+                                      config.resolution, config.patch, config.text_max_length,
+                                      config.style_only_caption > 0))  # style-only captions join the prompts
 
 
 def cmd_pack(args) -> None:

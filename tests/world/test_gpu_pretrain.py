@@ -53,7 +53,8 @@ def test_pack_train_unpack_gives_the_trained_weights(tmp_path, fake_packages, mo
              tiny | {"name": "b", "steps": 2, "variants": ["grayscale"], "layers": 2},
              tiny | {"name": "c", "steps": 2, "variants": ["grayscale"], "codes": 16,
                      "tokenizer": str(tmp_path / "fit16" / "vqvae")},
-             tiny | {"name": "d", "steps": 3, "variants": ["grayscale"], "pooled_text": "style"}]  # a's but for pooled
+             tiny | {"name": "d", "steps": 3, "variants": ["grayscale"], "pooled_text": "style"},  # a's but for pooled
+             tiny | {"name": "e", "steps": 3, "variants": ["grayscale"], "style_only_caption": 0.5}]  # more prompts
 
     def write(table):
         runs.write_text("".join("[[run]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in run.items())
@@ -62,10 +63,10 @@ def test_pack_train_unpack_gives_the_trained_weights(tmp_path, fake_packages, mo
     write(table)
     pack, out = tmp_path / "pack", tmp_path / "out"
     script.cmd_pack(Namespace(data=data, tokenizer=tmp_path / "fit" / "vqvae", runs=runs, out=pack))
-    assert len(list(pack.glob("pack-*.safetensors"))) == 2  # a and b share their data; c has its own tokens
+    assert len(list(pack.glob("pack-*.safetensors"))) == 3  # a, b and d share their data; c and e have their own
 
     monkeypatch.setattr(script, "PART_BYTES", 4096)  # force many parts
-    for name in ("a", "b", "c", "d"):
+    for name in ("a", "b", "c", "d", "e"):
         script.cmd_train_one(Namespace(pack=pack, out=out, work=str(tmp_path / "gpu"), name=name))
     assert len(list(out.glob("b.part*.safetensors"))) > 2
     script.cmd_unpack(Namespace(pack=pack, weights=out, out=tmp_path / "bases"))
@@ -74,8 +75,9 @@ def test_pack_train_unpack_gives_the_trained_weights(tmp_path, fake_packages, mo
     assert larger.image_tokenizer.codebook_size == 16 and larger.mask_id == 16
     assert load_base(tmp_path / "bases" / "d" / "base").text_encoder.pooled == "style"
     assert load_base(tmp_path / "bases" / "a" / "base").text_encoder.pooled == "caption"
-    a, d = (load_file(str(tmp_path / "gpu" / n / "transformer.ckpt.safetensors")) for n in "ad")
+    a, d, e = (load_file(str(tmp_path / "gpu" / n / "transformer.ckpt.safetensors")) for n in "ade")
     assert not all(torch.equal(a[k], d[k]) for k in a if k.startswith("weights/"))  # same batches, other pooled text
+    assert not all(torch.equal(a[k], e[k]) for k in a if k.startswith("weights/"))  # style-only captions drawn
 
     write([table[2] | {"codes": 8}])  # a tokenizer that does not match the run's codes is refused before packing
     with pytest.raises(SystemExit, match="codes = 8 but its tokenizer .* has 16"):
