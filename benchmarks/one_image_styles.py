@@ -84,7 +84,8 @@ def main() -> None:
     args = parser.parse_args()
     recipe = replace(TRAIN, **parse_overrides(args.train, {f.name for f in fields(TRAIN)}, "--train"))
     sample_overrides = SAMPLE | parse_overrides(args.sample, {"content_scale", "temperature", "token_temperature",
-                                                              "steps", "num_images"}, "--sample")
+                                                              "steps", "num_images", "style_only_scale",
+                                                              "style_only_from"}, "--sample")
     for key in ("steps", "num_images"):
         sample_overrides[key] = int(sample_overrides[key])
     contents = EVAL_CONTENTS if args.contents == "new" else DEMO_CONTENTS

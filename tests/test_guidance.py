@@ -82,6 +82,24 @@ def test_style_only_term_adds_the_style_alone_from_its_share_of_the_steps_on(tin
     assert not torch.allclose(late[0], plain[0], atol=1e-3)
 
 
+def test_style_only_term_with_a_style_adapter_reads_the_adapters_style_alone(tiny_base):
+    adapter = trained_adapter(tiny_base)
+    pipe = StyleDropPipeline(tiny_base, style=adapter)
+    prompts = ["a cow in [V] style"]
+    tokens = partial_tokens(tiny_base, 1)
+    config = SampleConfig(style_scale=0.5, content_scale=1.0, style_only_scale=1.5)
+    batched = capture_logits(pipe, prompts, config, tokens)
+    encoder = tiny_base.text_encoder
+    tuned = pipe.forward_rows(tokens, encoder.encode(prompts), {})  # gate None: adapter on
+    alone = pipe.forward_rows(tokens, encoder.encode(["An emoji in [V] style"]), {})
+    tuned_negative = pipe.forward_rows(tokens, encoder.encode([""]), {})
+    adapter.detach()
+    base = pipe.forward_rows(tokens, encoder.encode(prompts), {})
+    negative = pipe.forward_rows(tokens, encoder.encode([""]), {})
+    expected = two_scale(tuned, base, negative, 0.5, 1.0) + 1.5 * (alone - tuned_negative)
+    torch.testing.assert_close(batched, expected, rtol=1e-4, atol=1e-4)
+
+
 def test_style_plus_subject_mixes_the_two_guided_logits(tiny_base):
     style = trained_adapter(tiny_base, seed=1)
     subject = trained_adapter(tiny_base, seed=2)

@@ -319,8 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--style-image-scale", type=float,
                      help="weight of the shared attention (default 1: StyleAligned's; 0: none)")
     gen.add_argument("--style-only-scale", type=float,
-                     help="without an adapter: guidance toward the prompt's style alone ('An emoji in noto style'), "
-                     "for a base pretrained with style-only captions (default 0, or the base's sampling.json)")
+                     help="guidance toward the prompt's style alone ('An emoji in noto style'; with a style adapter, "
+                     "the adapter's), for a base pretrained with style-only captions (default 0, or the base's "
+                     "sampling.json)")
     gen.add_argument("--style-only-from", type=float,
                      help="share of the decoding steps before --style-only-scale starts (0-1)")
     gen.add_argument("--batch-size", type=int)

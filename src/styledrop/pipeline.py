@@ -5,7 +5,9 @@ switched on per row by their gates (`adapters.gates`). For B images the rows are
 
     no adapter                 [base@n, base@t]                        plain CFG, s = lambda_B + 1
                                [base@n, base@t, base@a]                ... + w * (a - n): style_only_scale
-    style (or subject) adapter [ft@t, base@t, base@n]                  Eq. 4
+    style adapter              [ft@t, base@t, base@n]                  Eq. 4
+                               [ft@t, base@t, base@n, ft@a, ft@n]      ... + w * (ft@a - ft@n): style_only_scale
+    subject adapter            [ft@t, base@t, base@n]                  Eq. 4
     style + subject            [style@t, base@t, base@n, subj@t', base@t']   Eqs. 5-6
 
 where t is the prompt, n the negative prompt, t' the prompt without the style descriptor and a
@@ -51,8 +53,8 @@ class SampleConfig:
     subject_weight: float = 0.6  # gamma, style + subject only (paper: 0.5-0.7)
     style_image_scale: float = 1.0  # weight of the shared attention to a style image (0: none; 1: StyleAligned's)
     batch_size: int = setting(8, at_least=1)  # images decoded together
-    # Composable guidance toward the prompt's style alone (module docstring), for the base's own drawings;
-    # with an adapter the adapter carries the style and these are not used.
+    # Composable guidance toward the prompt's style alone (module docstring): the base's, or with a style
+    # adapter the adapter's ("An emoji in [V] style" with the adapter on); not used with a subject adapter.
     style_only_scale: float = 0.0
     style_only_from: float = setting(0.0, at_least=0, at_most=1)  # share of the decoding steps before it starts
 
@@ -98,7 +100,7 @@ class StyleDropPipeline:
         extra = [reference.caption] if reference is not None else []
         alone = [style_only(p) or config.negative_prompt for p in prompts]
         unique = sorted({*prompts, config.negative_prompt, *(strip_style(p, self.style_descriptor) for p in prompts),
-                         *extra, *(alone if config.style_only_scale and not adapters else [])})
+                         *extra, *(alone if config.style_only_scale and self.subject is None else [])})
         table = dict(zip(unique, range(len(unique))))
         encoded = self.base.text_encoder.encode(unique).to(self.base.device)
 
@@ -107,6 +109,7 @@ class StyleDropPipeline:
 
         b = len(prompts)
         negative = [config.negative_prompt] * b
+        style_on = [0]  # the blocks in which the style adapter is on
         if not adapters and config.style_only_scale:
             blocks = [negative, prompts, alone]
             combine = lambda out, k: (cfg(out[1], out[0], config.content_scale + 1)  # noqa: E731
@@ -114,6 +117,11 @@ class StyleDropPipeline:
         elif not adapters:
             blocks = [negative, prompts]
             combine = lambda out, k: cfg(out[1], out[0], config.content_scale + 1)  # noqa: E731  (blocks: negative, prompt)
+        elif self.style is not None and self.subject is None and config.style_only_scale:
+            blocks, style_on = [prompts, prompts, negative, alone, negative], [0, 3, 4]
+            combine = lambda out, k: (  # noqa: E731
+                two_scale(out[0], out[1], out[2], config.style_scale, config.content_scale)
+                + config.style_only_scale * (k >= config.style_only_from) * (out[3] - out[4]))
         elif self.style is None or self.subject is None:
             blocks = [prompts, prompts, negative]
             combine = lambda out, k: two_scale(out[0], out[1], out[2], config.style_scale, config.content_scale)  # noqa: E731
@@ -127,11 +135,12 @@ class StyleDropPipeline:
                 return mix(style, subject, config.subject_weight)
 
         text = TextEmbedding.cat([texts(block) for block in (blocks + [extra] if extra else blocks)])
-        on_block = {self.style: 0, self.subject: 3 if self.style is not None else 0}
+        on_blocks = {self.style: style_on, self.subject: [3] if self.style is not None else [0]}
         gates = {}
         for adapter in adapters:
             gate = torch.zeros(len(blocks) * b + len(extra), device=self.base.device)
-            gate[on_block[adapter] * b : (on_block[adapter] + 1) * b] = 1
+            for block in on_blocks[adapter]:
+                gate[block * b : (block + 1) * b] = 1
             gates[adapter] = gate
         return len(blocks), text, gates, combine
 
