@@ -40,7 +40,7 @@ import torch
 
 from styledrop.base import load_base
 from styledrop.bundled import default_base
-from styledrop.captions import STYLE_ONLY_NOUN, style_caption
+from styledrop.captions import style_caption, style_only_prompt
 from styledrop.evaluation.runs import grade
 from styledrop.images import tensor_to_image
 from styledrop.pipeline import StyleDropPipeline, sampler_settings
@@ -67,7 +67,7 @@ def contrast_term(chunk) -> tuple[list[str], Term]:
 
 def style_only_term(chunk) -> tuple[list[str], Term]:
     """Rows: the style alone, then nothing; term: their difference."""
-    rows = [style_caption(STYLE_ONLY_NOUN, STYLE_WORDS[r.style], article="auto") for r in chunk]
+    rows = [style_only_prompt(STYLE_WORDS[r.style]) for r in chunk]
     return rows + [""] * len(chunk), lambda asked, out: out[0] - out[1]
 
 

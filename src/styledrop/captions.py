@@ -31,10 +31,15 @@ def find_descriptor(caption: str) -> str | None:
 STYLE_ONLY_NOUN = "emoji"  # "An emoji in twemoji style": a style with no content of the emoji vocabulary
 
 
+def style_only_prompt(descriptor: str) -> str:
+    """A style with no content: "noto" -> "An emoji in noto style" (pretraining's style-only captions)."""
+    return style_caption(STYLE_ONLY_NOUN, descriptor, article="auto")
+
+
 def style_only(prompt: str) -> str | None:
     """The prompt's style alone, "A cow in noto style" -> "An emoji in noto style"; None without a style."""
     descriptor = find_descriptor(prompt)
-    return style_caption(STYLE_ONLY_NOUN, descriptor, article="auto") if descriptor else None
+    return style_only_prompt(descriptor) if descriptor else None
 
 
 def strip_style(prompt: str, descriptor: str) -> str:

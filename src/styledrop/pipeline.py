@@ -98,9 +98,10 @@ class StyleDropPipeline:
         adapters = [a for a in (self.style, self.subject) if a is not None]
         reference = self.reference_row()
         extra = [reference.caption] if reference is not None else []
-        alone = [style_only(p) or config.negative_prompt for p in prompts]
+        style_term = bool(config.style_only_scale) and self.subject is None  # the base's, or the style adapter's
+        alone = [style_only(p) or config.negative_prompt for p in prompts] if style_term else []
         unique = sorted({*prompts, config.negative_prompt, *(strip_style(p, self.style_descriptor) for p in prompts),
-                         *extra, *(alone if config.style_only_scale and self.subject is None else [])})
+                         *extra, *alone})
         table = dict(zip(unique, range(len(unique))))
         encoded = self.base.text_encoder.encode(unique).to(self.base.device)
 
@@ -110,18 +111,20 @@ class StyleDropPipeline:
         b = len(prompts)
         negative = [config.negative_prompt] * b
         style_on = [0]  # the blocks in which the style adapter is on
-        if not adapters and config.style_only_scale:
+
+        def push(alone_logits, negative_logits, k):  # the style-only term at share k of the steps
+            return config.style_only_scale * (k >= config.style_only_from) * (alone_logits - negative_logits)
+
+        if not adapters and style_term:
             blocks = [negative, prompts, alone]
-            combine = lambda out, k: (cfg(out[1], out[0], config.content_scale + 1)  # noqa: E731
-                                      + config.style_only_scale * (k >= config.style_only_from) * (out[2] - out[0]))
+            combine = lambda out, k: cfg(out[1], out[0], config.content_scale + 1) + push(out[2], out[0], k)  # noqa: E731
         elif not adapters:
             blocks = [negative, prompts]
             combine = lambda out, k: cfg(out[1], out[0], config.content_scale + 1)  # noqa: E731  (blocks: negative, prompt)
-        elif self.style is not None and self.subject is None and config.style_only_scale:
+        elif self.style is not None and style_term:
             blocks, style_on = [prompts, prompts, negative, alone, negative], [0, 3, 4]
-            combine = lambda out, k: (  # noqa: E731
-                two_scale(out[0], out[1], out[2], config.style_scale, config.content_scale)
-                + config.style_only_scale * (k >= config.style_only_from) * (out[3] - out[4]))
+            combine = lambda out, k: (two_scale(out[0], out[1], out[2], config.style_scale, config.content_scale)  # noqa: E731
+                                      + push(out[3], out[4], k))
         elif self.style is None or self.subject is None:
             blocks = [prompts, prompts, negative]
             combine = lambda out, k: two_scale(out[0], out[1], out[2], config.style_scale, config.content_scale)  # noqa: E731

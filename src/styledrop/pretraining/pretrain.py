@@ -47,7 +47,7 @@ from ..base.position import PositionalUVit2DModel
 from ..base.text import TextEmbedding
 from ..base.text.minilm import MiniLMTextEncoder
 from ..base.tokenizer import ImageTokenizer, load_tokenizer_folder, same_tokenizer
-from ..captions import STYLE_ONLY_NOUN, find_descriptor, style_caption
+from ..captions import find_descriptor, style_caption, style_only_prompt
 from ..config import jsonable, save_settings
 from ..describe import STYLES_FILE, base_style_words, write_style_words
 from ..errors import StyleDropError
@@ -122,8 +122,7 @@ def caption_variants(record: ManifestRecord, variant: str | None = None) -> tupl
 
 def style_only_caption(record: ManifestRecord, variant: str | None = None) -> str:
     """The caption of an image's style alone: "An emoji in fluent flat style" ("... line art style")."""
-    words = STYLE_WORDS[record.style] + (f" {VARIANT_WORDS[variant]}" if variant else "")
-    return style_caption(STYLE_ONLY_NOUN, words, article="auto")
+    return style_only_prompt(STYLE_WORDS[record.style] + (f" {VARIANT_WORDS[variant]}" if variant else ""))
 
 
 BASE_CONTENTS = Path(__file__).with_name("base_contents.json")
