@@ -64,6 +64,21 @@ def test_pretrain_resumes_exactly_and_makes_a_base(tmp_path, fake_packages):
     assert all(f"noto {w}" in words for w in VARIANT_WORDS.values())
 
 
+def test_bf16_pretraining_resumes_exactly_and_learns(tmp_path, fake_packages):
+    data = tmp_path / "emoji"
+    build(data, fake_packages)
+    bf16 = dict(TINY, precision="bf16")
+    straight = pretrain_base(data, tmp_path / "a", tmp_path / "a-base", PretrainConfig(steps=4, **bf16),
+                             show_progress=False)
+    pretrain_base(data, tmp_path / "b", tmp_path / "b-base", PretrainConfig(steps=2, **bf16), show_progress=False)
+    pretrain_base(data, tmp_path / "b", tmp_path / "b-base", PretrainConfig(steps=4, **bf16), show_progress=False)
+    a = load_file(str(tmp_path / "a" / "transformer.ckpt.safetensors"))
+    b = load_file(str(tmp_path / "b" / "transformer.ckpt.safetensors"))
+    assert straight["steps"] == 4 and all(torch.equal(a[k], b[k]) for k in a if k.startswith("weights/"))
+    with pytest.raises(StyleDropError, match="precision"):  # a run in fp32 does not resume a bf16 checkpoint
+        pretrain_base(data, tmp_path / "b", tmp_path / "b-base", PretrainConfig(steps=6, **TINY), show_progress=False)
+
+
 def record(caption: str, split: str) -> ManifestRecord:
     return ManifestRecord(content_id=caption, name=caption, caption=caption, synonyms=(), category="animal",
                           style="noto", split=split, paths={}, source_file="", package="", license="")

@@ -55,6 +55,7 @@ from ..images import image_to_tensor
 from ..progress import progress_bar
 from ..training.checkpoint import Checkpoint, changed_settings, load_checkpoint, save_checkpoint
 from ..training.masking import mask_tokens, masked_token_loss
+from ..training.precision import check_precision, training_precision
 from ..training.schedule import warmup_cosine
 from ..world.manifest import ManifestRecord, load_manifest
 from ..world.styles import STYLE_WORDS
@@ -98,6 +99,9 @@ class PretrainConfig:
     seed: int = 0
     checkpoint_every: int = 250
     threads: int = 2
+    # "bf16": autocast on the CPU's AMX units (or the GPU's), attention in fp32 (styledrop.training.precision);
+    # 0.67 of fp32's time per step on this 2-core CPU. "fp32" computes as every bundled base was trained.
+    precision: str = "fp32"
     # A base folder to continue from (its tokenizer and transformer weights; the fields above that shape
     # the model must match it); "" trains from scratch. The optimizer and the schedule start afresh.
     init: str = ""
@@ -282,6 +286,7 @@ def train_transformer(data: TrainingSet, text: TextEmbedding, work_dir: Path, co
     number of steps so that training ends within it (the cosine decay then spans that many steps).
     `on_checkpoint(step, transformer, config)`, optional, runs after each checkpoint is written.
     """
+    check_precision(config.precision, device)
     tokens, real = data.tokens, data.real
     share = config.variant_share if len(tokens) > real else 0.0
     states, pooled = text.states.to(device), text.pooled.to(device)
@@ -322,41 +327,43 @@ def train_transformer(data: TrainingSet, text: TextEmbedding, work_dir: Path, co
     transformer.train()
     bar = progress_bar(total=config.steps, initial=step, desc="pretraining", disable=not show_progress)
     train_start, first_step, clock = time.time(), step, {}
-    while step < config.steps:
-        if time_budget and step - first_step in (config.warmup // 4, config.warmup):  # rate past the first steps
-            clock[step - first_step] = time.time()
-            if len(clock) == 2:
-                rate = (config.warmup - config.warmup // 4) / (clock[config.warmup] - clock[config.warmup // 4])
-                left = time_budget - (time.time() - train_start)
-                config = replace(config, steps=max(step + 1, step + int(rate * left)))
-                bar.total = config.steps
-        for group in optimizer.param_groups:
-            group["lr"] = warmup_cosine(step, config.lr, config.warmup, config.steps)
-        picker.seed(config.seed * 1_000_003 + step)
-        from_variants = torch.rand(config.batch_size, generator=generator) < share
-        pick = torch.where(from_variants,
-                           real + torch.randint(max(1, len(tokens) - real), (config.batch_size,), generator=generator),
-                           torch.randint(real, (config.batch_size,), generator=generator))
-        rows = caption_rows(data, pick.tolist(), config, picker)
-        dropped = torch.rand(config.batch_size, generator=generator) < config.cond_dropout
-        rows = torch.where(dropped, empty, torch.tensor(rows)).to(device)
-        target = tokens[pick]
-        inputs, masked = mask_tokens(target, mask_id, generator)
-        target, inputs, masked = target.to(device), inputs.to(device), masked.to(device)
-        loss = masked_token_loss(transformer, inputs, masked, target, grid, states[rows], pooled[rows], micro)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(transformer.parameters(), 1.0)
-        optimizer.step()
-        step += 1
-        losses.append(round(loss.item(), 4))
-        bar.update(1)
-        bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.3f}")
-        if step % config.checkpoint_every == 0 or step == config.steps:
-            save_checkpoint(Checkpoint(step, transformer.state_dict(), optimizer.state_dict(), generator.get_state(),
-                                       asdict(config), losses), ckpt_file)
-            if on_checkpoint:
-                on_checkpoint(step, transformer, config)
+    with training_precision(transformer, config.precision, device) as autocast:
+        while step < config.steps:
+            if time_budget and step - first_step in (config.warmup // 4, config.warmup):  # rate past the first steps
+                clock[step - first_step] = time.time()
+                if len(clock) == 2:
+                    rate = (config.warmup - config.warmup // 4) / (clock[config.warmup] - clock[config.warmup // 4])
+                    left = time_budget - (time.time() - train_start)
+                    config = replace(config, steps=max(step + 1, step + int(rate * left)))
+                    bar.total = config.steps
+            for group in optimizer.param_groups:
+                group["lr"] = warmup_cosine(step, config.lr, config.warmup, config.steps)
+            picker.seed(config.seed * 1_000_003 + step)
+            from_variants = torch.rand(config.batch_size, generator=generator) < share
+            pick = torch.where(from_variants,
+                               real + torch.randint(max(1, len(tokens) - real), (config.batch_size,), generator=generator),
+                               torch.randint(real, (config.batch_size,), generator=generator))
+            rows = caption_rows(data, pick.tolist(), config, picker)
+            dropped = torch.rand(config.batch_size, generator=generator) < config.cond_dropout
+            rows = torch.where(dropped, empty, torch.tensor(rows)).to(device)
+            target = tokens[pick]
+            inputs, masked = mask_tokens(target, mask_id, generator)
+            target, inputs, masked = target.to(device), inputs.to(device), masked.to(device)
+            with autocast():
+                loss = masked_token_loss(transformer, inputs, masked, target, grid, states[rows], pooled[rows], micro)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(transformer.parameters(), 1.0)
+            optimizer.step()
+            step += 1
+            losses.append(round(loss.item(), 4))
+            bar.update(1)
+            bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.3f}")
+            if step % config.checkpoint_every == 0 or step == config.steps:
+                save_checkpoint(Checkpoint(step, transformer.state_dict(), optimizer.state_dict(), generator.get_state(),
+                                           asdict(config), losses), ckpt_file)
+                if on_checkpoint:
+                    on_checkpoint(step, transformer, config)
     bar.close()
     report = {"steps": step, "train_seconds_this_run": round(time.time() - train_start, 1), "device": device,
               "final_loss_avg50": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 4)}
