@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from contextlib import nullcontext
 
 import torch
 
@@ -21,6 +20,7 @@ from styledrop.base import AESTHETIC_SCORE
 from styledrop.base.text.minilm import MiniLMTextEncoder
 from styledrop.pretraining.pretrain import PretrainConfig, build_transformer
 from styledrop.training.masking import mask_tokens, masked_token_loss
+from styledrop.training.precision import training_precision
 
 WARMUP = 2  # steps per timing left out: the first calls allocate and pick kernels
 
@@ -39,20 +39,22 @@ def time_steps(threads: int, batch: int, steps: int, rounds: int) -> dict[str, t
     pooled = torch.randn(batch, width, generator=generator)
     micro = torch.tensor([config.resolution, config.resolution, 0, 0, AESTHETIC_SCORE],
                          dtype=torch.float32).expand(batch, -1)  # as pretraining conditions
-    spent = {"fp32": [], "bf16": []}
+    spent = {"fp32": [], "bf16": [], "bf16-fp32-attention": []}
     for _ in range(rounds):
         for mode in spent:
-            context = torch.autocast("cpu", torch.bfloat16) if mode == "bf16" else nullcontext()
-            for step in range(WARMUP + steps):
-                wall, cpu = time.perf_counter(), time.process_time()
-                inputs, masked = mask_tokens(tokens, config.codes, generator)
-                with context:
-                    loss = masked_token_loss(transformer, inputs, masked, tokens, (side, side), states, pooled, micro)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                if step >= WARMUP:
-                    spent[mode].append((time.perf_counter() - wall, time.process_time() - cpu))
+            precision = "bf16" if mode == "bf16-fp32-attention" else "fp32"  # PretrainConfig.precision's setting
+            with training_precision(transformer, precision, "cpu") as autocast:
+                context = torch.autocast("cpu", torch.bfloat16) if mode == "bf16" else autocast()
+                for step in range(WARMUP + steps):
+                    wall, cpu = time.perf_counter(), time.process_time()
+                    inputs, masked = mask_tokens(tokens, config.codes, generator)
+                    with context:
+                        loss = masked_token_loss(transformer, inputs, masked, tokens, (side, side), states, pooled, micro)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    if step >= WARMUP:
+                        spent[mode].append((time.perf_counter() - wall, time.process_time() - cpu))
     return {mode: (sum(w for w, _ in t) / len(t), sum(c for _, c in t) / len(t)) for mode, t in spent.items()}
 
 
@@ -63,12 +65,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=6, help="timed steps per mode and round")
     parser.add_argument("--rounds", type=int, default=2, help="fp32 then bf16, this many times")
     args = parser.parse_args()
-    print("| threads | batch | fp32 wall / CPU s per step | bf16 autocast wall / CPU s per step | bf16 / fp32 wall |")
-    print("|---:|---:|---:|---:|---:|")
+    print("| threads | batch | fp32 wall / CPU s per step | bf16 autocast wall / CPU s per step | bf16 / fp32 wall "
+          "| bf16, attention in fp32 (precision 'bf16') wall / CPU s | its / fp32 wall |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     for threads in args.threads:
         result = time_steps(threads, args.batch, args.steps, args.rounds)
-        (w32, c32), (w16, c16) = result["fp32"], result["bf16"]
-        print(f"| {threads} | {args.batch} | {w32:.3f} / {c32:.3f} | {w16:.3f} / {c16:.3f} | {w16 / w32:.2f} |", flush=True)
+        (w32, c32), (w16, c16), (wa, ca) = result["fp32"], result["bf16"], result["bf16-fp32-attention"]
+        print(f"| {threads} | {args.batch} | {w32:.3f} / {c32:.3f} | {w16:.3f} / {c16:.3f} | {w16 / w32:.2f} "
+              f"| {wa:.3f} / {ca:.3f} | {wa / w32:.2f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -99,8 +99,8 @@ class PretrainConfig:
     seed: int = 0
     checkpoint_every: int = 250
     threads: int = 2
-    # "bf16": autocast on the CPU's AMX units (or the GPU's), attention in fp32 (styledrop.training.precision);
-    # 0.67 of fp32's time per step on this 2-core CPU. "fp32" computes as every bundled base was trained.
+    # "bf16": autocast on the CPU's AMX units, attention in fp32 (styledrop.training.precision); 0.70 of fp32's
+    # time per step on this 2-core CPU (benchmarks/cpu_autocast.py). "fp32": as every bundled base was trained.
     precision: str = "fp32"
     # A base folder to continue from (its tokenizer and transformer weights; the fields above that shape
     # the model must match it); "" trains from scratch. The optimizer and the schedule start afresh.
