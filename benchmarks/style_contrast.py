@@ -15,6 +15,12 @@ style with no content ("An emoji in twemoji style", the caption a base trained w
     l = c + w_k * (l(style alone) - l(""))
 
 so that what the style looks like on any content is added to the drawing of this one.
+`--term content-only` is the other concept of the pair: the content with no style ("A cow", the
+plain captions every base was trained with), l = c + w_k * (l(content alone) - l("")); and
+`--style-only-scale W` adds W * (l(style alone) - l("")) at every step on top of either term, so
+that the two concepts are weighed separately:
+
+    l = c + w_k * (l(content alone) - l("")) + W * (l(style alone) - l(""))
 
 Schedules: "const" (w at every step), "decay" (w * (1 - k / K)), "late" (w from the first third
 on, once the layout is set). Prints style accuracy and content top-1 / top-5 (bundled scorers) per
@@ -22,11 +28,12 @@ setting on one half of the held-out pairs (`--half even`, the half `base_quality
 tunes on), next to the unguided sampler in the same run.
 
     .venv/bin/python benchmarks/style_contrast.py [--base models/emoji-base] [--half even]
-        [--settings 0:const 0.25:const 1:late 1:const] [--term contrast|style-only]
+        [--settings 0:const 0.25:const 1:late 1:const] [--term contrast|style-only|content-only]
+        [--style-only-scale W]
 
 Needs the dataset (`styledrop data emoji --out data/emoji`). Each setting costs five transformer
 rows per image with the contrast term (about 130 s on 2 CPU cores for 82 images), three with the
-style-only term.
+style-only or content-only term, and two more with --style-only-scale (about 200 s).
 """
 
 from __future__ import annotations
@@ -71,25 +78,34 @@ def style_only_term(chunk) -> tuple[list[str], Term]:
     return rows + [""] * len(chunk), lambda asked, out: out[0] - out[1]
 
 
-TERMS = {"contrast": contrast_term, "style-only": style_only_term}
+def content_only_term(chunk) -> tuple[list[str], Term]:
+    """Rows: the content alone ("A cow"), then nothing; term: their difference."""
+    return [f"A {r.caption}" for r in chunk] + [""] * len(chunk), lambda asked, out: out[0] - out[1]
+
+
+TERMS = {"contrast": contrast_term, "style-only": style_only_term, "content-only": content_only_term}
 
 
 def draw(pipe: StyleDropPipeline, pairs, scale: float, schedule: str, config, per_pair: int,
-         term: str = "contrast") -> list:
-    """`per_pair` images per held-out pair, l = asked + w_k * term; image i seeded i."""
+         term: str = "contrast", style_only_scale: float = 0.0) -> list:
+    """`per_pair` images per held-out pair, l = asked + w_k * term [+ W * style-only term]; image i seeded i."""
     base, images = pipe.base, []
     for start in range(0, len(pairs), 8):
         chunk = [r for r in pairs[start : start + 8] for _ in range(per_pair)]
         b = len(chunk)
         extra, term_of = TERMS[term](chunk)
-        rows = [style_caption(r.caption, STYLE_WORDS[r.style]) for r in chunk] + extra  # asked for first
+        style_rows, style_of = style_only_term(chunk) if style_only_scale else ([], None)
+        rows = [style_caption(r.caption, STYLE_WORDS[r.style]) for r in chunk] + extra + style_rows  # asked first
         text = base.text_encoder.encode(rows).to(base.device)
-        blocks = len(rows) // b
+        split = 1 + len(extra) // b  # the term's rows end here; the style-only rows follow
 
         def logits_fn(tokens: torch.Tensor, step: int) -> torch.Tensor:
-            out = pipe.forward_rows(tokens.repeat(blocks, 1), text, {}).split(b)  # (b, N, V) each
+            out = pipe.forward_rows(tokens.repeat(len(rows) // b, 1), text, {}).split(b)  # (b, N, V) each
             asked = out[0]
-            return asked + scale * SCHEDULES[schedule](step / config.steps) * term_of(asked, torch.stack(out[1:]))
+            logits = asked + scale * SCHEDULES[schedule](step / config.steps) * term_of(asked, torch.stack(out[1:split]))
+            if style_of is not None:
+                logits = logits + style_only_scale * style_of(asked, torch.stack(out[split:]))
+            return logits
 
         tokens = pipe.decode_with(logits_fn, [start * per_pair + i for i in range(b)], config)
         images += [tensor_to_image(p) for p in base.image_tokenizer.decode(tokens).cpu()]
@@ -104,7 +120,10 @@ def main() -> None:
     parser.add_argument("--settings", nargs="+", default=["0:const", "0.25:const", "1:late", "1:const"],
                         help="SCALE:SCHEDULE, schedule one of " + ", ".join(SCHEDULES))
     parser.add_argument("--term", choices=list(TERMS), default="contrast",
-                        help="contrast: away from the other styles; style-only: toward the style alone")
+                        help="contrast: away from the other styles; style-only: toward the style alone; "
+                             "content-only: toward the content alone")
+    parser.add_argument("--style-only-scale", type=float, default=0.0,
+                        help="also add this much of the style-only term at every step (the sampler's style_only_scale)")
     parser.add_argument("--images-per-pair", type=int, default=2)
     parser.add_argument("--steps", type=int, default=24)
     args = parser.parse_args()
@@ -119,12 +138,13 @@ def main() -> None:
     config = sampler_settings(base, overrides={"steps": args.steps})
     scorers, pipe = Scorers.load(), StyleDropPipeline(base)
     print(f"{args.base}: {len(pairs)} held-out pairs ({args.half}), {args.images_per_pair} images each, "
-          f"{config.steps} steps, token temperature {config.token_temperature}, {args.term} term\n")
+          f"{config.steps} steps, token temperature {config.token_temperature}, {args.term} term"
+          + (f", style-only term {args.style_only_scale} throughout" if args.style_only_scale else "") + "\n")
     print("| scale | schedule | style accuracy | content top-1 | content top-5 | per style: style accuracy | seconds |\n"
           "|---:|---|---:|---:|---:|---|---:|")
     for scale, schedule in settings:
         start = time.time()
-        images = draw(pipe, pairs, scale, schedule, config, args.images_per_pair, args.term)
+        images = draw(pipe, pairs, scale, schedule, config, args.images_per_pair, args.term, args.style_only_scale)
         m = grade(images, [r for r in pairs for _ in range(args.images_per_pair)], scorers)
         per_style = ", ".join(f"{name} {row['style_accuracy']:.2f}" for name, row in m["by_style"].items())
         print(f"| {scale} | {schedule} | {m['style_accuracy']:.3f} | {m['content_top1']:.3f} | {m['content_top5']:.3f} "
