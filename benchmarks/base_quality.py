@@ -169,6 +169,9 @@ def main() -> None:
     parser.add_argument("--sweep-temperatures", type=float, nargs="+", default=[1.0, 4.5])
     parser.add_argument("--sweep-token-temperatures", type=float, nargs="+", default=[1.0, 0.7, 0.4])
     parser.add_argument("--token-temperature", type=float, help="default: the base's sampling.json, else 1")
+    parser.add_argument("--style-only-scale", type=float, help="default: the base's sampling.json, else 0")
+    parser.add_argument("--refine-passes", type=int, help="corrector passes (default: the base's sampling.json, else 0)")
+    parser.add_argument("--refine-share", type=float, help="share each corrector pass redraws (default 0.25)")
     parser.add_argument("--tokenizer-only", action="store_true", help="only the tokenizer's rows: PSNR and what "
                         "the scorers read in tokenized held-out pairs (no drawing; any base folder, even untrained)")
     parser.add_argument("--scorers", type=Path, help="scorer folder (default: the bundled models/scorers)")
@@ -183,7 +186,8 @@ def main() -> None:
     pairs = [r for r in records if r.split == "heldout_pair"]
     scorers = Scorers.load(args.scorers)
     chosen = {"content_scale": args.content_scale, "temperature": args.temperature,
-              "token_temperature": args.token_temperature}
+              "token_temperature": args.token_temperature, "style_only_scale": args.style_only_scale,
+              "refine_passes": args.refine_passes, "refine_share": args.refine_share}
     report = {"base": str(args.base), "tokenizer_psnr_db": tokenizer, "heldout_pairs": len(pairs)}
     truth = [Image.open(r.paths[base.resolution]).convert("RGB") for r in pairs]
     report["real_images"] = grade(truth, pairs, scorers)  # the scorers' own ceiling on these pairs
@@ -198,7 +202,7 @@ def main() -> None:
         print("| content scale | temperature | token temperature | style accuracy | content top-1 | content top-5 |\n"
               "|---|---|---|---|---|---|")
         report["sweep"] = sweep(base, pairs, args, scorers)
-        chosen = report["sweep"]["best"]
+        chosen = {**chosen, **report["sweep"]["best"]}
         (args.out / "report.json").write_text(json.dumps(report, indent=2))
     config = sampler_settings(base, overrides={"steps": args.steps, "num_images": args.images_per_pair,
                                                "batch_size": 16, **chosen})
@@ -219,7 +223,8 @@ def main() -> None:
     (args.out / "report.json").write_text(json.dumps(report, indent=2))
     print_bounds(report, tokenizer, [])
     print(f"| sampler | content scale {config.content_scale}, temperature {config.temperature}, token temperature "
-          f"{config.token_temperature}, {config.steps} steps |")
+          f"{config.token_temperature}, {config.steps} steps, style-only term {config.style_only_scale}, "
+          f"{config.refine_passes} corrector passes of {config.refine_share} |")
     print(f"| held-out pairs: style accuracy ({metrics['images']} images) | {metrics['style_accuracy']:.3f} |")
     print(f"| held-out pairs: content accuracy, top-1 | {metrics['content_top1']:.3f} |")
     print(f"| held-out pairs: content accuracy, top-5 | {metrics['content_top5']:.3f} |")

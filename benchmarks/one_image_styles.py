@@ -85,8 +85,9 @@ def main() -> None:
     recipe = replace(TRAIN, **parse_overrides(args.train, {f.name for f in fields(TRAIN)}, "--train"))
     sample_overrides = SAMPLE | parse_overrides(args.sample, {"content_scale", "temperature", "token_temperature",
                                                               "steps", "num_images", "style_only_scale",
-                                                              "style_only_from"}, "--sample")
-    for key in ("steps", "num_images"):
+                                                              "style_only_from", "refine_passes", "refine_share"},
+                                                   "--sample")
+    for key in ("steps", "num_images", "refine_passes"):
         sample_overrides[key] = int(sample_overrides[key])
     contents = EVAL_CONTENTS if args.contents == "new" else DEMO_CONTENTS
     base, scorers = load_base(args.base), Scorers.load()

@@ -84,11 +84,12 @@ def test_generate_uses_the_bases_sampling_file_under_the_flags(tiny_base_dir, tm
                                                                    "style_only_scale": 2.0}}))
     out = tmp_path / "images"
     code, _, err = run(capsys, "generate", "--base", base, "--prompt", "A cow in noto style", "--steps", 2,
-                       "--temperature", 3, "--token-temperature", 0.5, "--style-only-from", 0.5, "--out", out)
+                       "--temperature", 3, "--token-temperature", 0.5, "--style-only-from", 0.5, "--refine-passes", 2, "--out", out)
     assert code == 0, err
     used = json.loads((out / "config.json").read_text())
     assert (used["content_scale"], used["temperature"], used["steps"]) == (1.5, 3.0, 2)
     assert (used["token_temperature"], used["style_only_scale"], used["style_only_from"]) == (0.5, 2.0, 0.5)
+    assert (used["refine_passes"], used["refine_share"]) == (2, 0.25)
     code, _, err = run(capsys, "generate", "--base", base, "--prompt", "A cow", "--style-only-from", 2, "--out", out)
     assert code == 2 and "style_only_from" in err and "Traceback" not in err
 

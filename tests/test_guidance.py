@@ -143,3 +143,26 @@ def test_decode_with_a_callers_rule_is_sample_tokens_when_the_rule_is_the_pipeli
     # another rule gives other tokens: the sampler really draws from the caller's logits
     flipped = pipe.decode_with(lambda tokens, step: -rule(tokens, step), [3, 4], config)
     assert flipped.shape == own.shape and not torch.equal(flipped, own)
+
+
+def test_corrector_passes_run_under_the_pipelines_guidance_and_advance_the_progress(tiny_base):
+    pipe = StyleDropPipeline(tiny_base)
+    config = SampleConfig(steps=4, content_scale=2.0, refine_passes=3, refine_share=0.5)
+    rule = pipe.guided_logits(["a cow"], config)
+    shown = []
+    counting = lambda tokens, step: (shown.append((tokens.clone(), step)), rule(tokens, step))[1]  # noqa: E731
+
+    class Bar:
+        n = 0
+
+        def update(self, k):
+            self.n += k
+
+    bar = Bar()
+    refined = pipe.decode_with(counting, [3], config, bar)
+    assert bar.n == config.forward_passes == 7 and len(shown) == 7
+    grid = tiny_base.grid[0] * tiny_base.grid[1]
+    for tokens, step in shown[4:]:  # the passes: half of the grid masked, at the last step's guidance
+        assert step == 3 and (tokens == tiny_base.mask_id).sum() == grid // 2
+    plain = pipe.sample_tokens(["a cow"], [3], SampleConfig(steps=4, content_scale=2.0))
+    assert refined.shape == plain.shape and (refined != tiny_base.mask_id).all()

@@ -110,3 +110,40 @@ def test_token_temperature_sharpens_the_draw_towards_the_argmax():
     plain = decode_step(logits, tokens, step=0, steps=1, mask_id=MASK, temperature=0.0,
                         generator=torch.Generator().manual_seed(0))
     assert torch.equal(plain, last_step(1.0))  # 1.0 is aMUSEd's sampler, unchanged
+
+
+def test_corrector_passes_visit_every_token_once_and_redraw_it_from_the_rest():
+    seen = []
+
+    def fn(tokens, step):  # a model sure of token 7 everywhere, recording what each forward was shown
+        seen.append(tokens.clone())
+        return torch.full((*tokens.shape, V), -30.0).index_fill(-1, torch.tensor([7]), 30.0)
+
+    steps, n, share = 4, 64, 0.25
+    tokens = decode(fn, batch_size=2, seq_len=n, mask_id=MASK, steps=steps,
+                    generator=[torch.Generator().manual_seed(s) for s in (0, 1)], refine_passes=4, refine_share=share)
+    passes = seen[steps:]
+    assert len(passes) == 4
+    masked = torch.stack([p == MASK for p in passes])  # (passes, B, N)
+    assert (masked.sum(dim=-1) == int(n * share)).all(), "each pass re-masks its share of every row"
+    assert (masked.sum(dim=0) == 1).all(), "four passes of a quarter re-mask each position exactly once"
+    assert (passes[0][~masked[0]] != MASK).all(), "a pass predicts from fully known context"
+    assert (tokens == 7).all()
+
+
+def test_corrector_passes_keep_the_given_tokens():
+    sure_of_7 = lambda tokens, step: torch.full((*tokens.shape, V), -30.0).index_fill(-1, torch.tensor([7]), 30.0)  # noqa: E731
+    initial = torch.full((2, 64), MASK)
+    initial[:, :10] = 4
+    tokens = decode(sure_of_7, batch_size=2, seq_len=64, mask_id=MASK, steps=6,
+                    generator=torch.Generator().manual_seed(1), initial=initial, refine_passes=4)
+    assert (tokens[:, :10] == 4).all() and (tokens[:, 10:] == 7).all()
+
+
+def test_no_corrector_pass_leaves_decoding_unchanged():
+    run = lambda passes: decode(random_logits_fn(), batch_size=3, seq_len=64, mask_id=MASK, steps=8,  # noqa: E731
+                                generator=torch.Generator().manual_seed(2), refine_passes=passes)
+    plain, refined = run(0), run(2)
+    assert torch.equal(plain, decode(random_logits_fn(), batch_size=3, seq_len=64, mask_id=MASK, steps=8,
+                                     generator=torch.Generator().manual_seed(2)))
+    assert not torch.equal(plain, refined) and (refined != MASK).all() and refined.max() < V

@@ -108,7 +108,8 @@ def cmd_generate(args) -> int:
         "content_scale": args.content_scale, "negative_prompt": args.negative_prompt, "temperature": args.temperature,
         "token_temperature": args.token_temperature, "subject_weight": args.subject_weight, "batch_size": args.batch_size,
         "style_image_scale": args.style_image_scale, "style_only_scale": args.style_only_scale,
-        "style_only_from": args.style_only_from}, styled=bool(files))
+        "style_only_from": args.style_only_from, "refine_passes": args.refine_passes,
+        "refine_share": args.refine_share}, styled=bool(files))
     out = Path(args.out)
     results = generate_to_folder(base, args.prompt, config, out, style=files[0] if files else None,
                                  subject=files[1] if len(files) > 1 else None, style_image=style_image)
@@ -249,7 +250,7 @@ def cmd_demo(args) -> int:
     train = {k: v for k, v in {"steps": args.train_steps, "lr": args.lr}.items() if v is not None}
     sample = {k: v for k, v in {"style_scale": args.style_scale, "content_scale": args.content_scale,
                                 "steps": args.decode_steps, "token_temperature": args.token_temperature,
-                                "negative_prompt": args.negative_prompt}.items()
+                                "negative_prompt": args.negative_prompt, "refine_passes": args.refine_passes}.items()
               if v is not None}
     words = {}
     if args.descriptor is not None:
@@ -324,6 +325,10 @@ def build_parser() -> argparse.ArgumentParser:
                      "sampling.json)")
     gen.add_argument("--style-only-from", type=float,
                      help="share of the decoding steps before --style-only-scale starts (0-1)")
+    gen.add_argument("--refine-passes", type=int,
+                     help="corrector passes after decoding, each redrawing --refine-share of the tokens from the "
+                     "rest (default 0, or the base's sampling.json)")
+    gen.add_argument("--refine-share", type=float, help="share of the tokens each corrector pass redraws (default 0.25)")
     gen.add_argument("--batch-size", type=int)
     gen.add_argument("--device", default="auto")
     gen.add_argument("--config", type=Path, help="TOML file with a [generate] table")
@@ -385,6 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--decode-steps", type=int, help="MaskGIT decoding steps per image (default 24)")
     demo.add_argument("--token-temperature", type=float, help="divides the logits before each draw "
                       "(default: the base's sampling.json)")
+    demo.add_argument("--refine-passes", type=int, help="corrector passes after decoding, each redrawing a quarter "
+                      "of the tokens (default: the base's sampling.json)")
     demo.add_argument("--negative-prompt", help="the negative prompt of content guidance, for both rows (default: "
                       "none, the empty prompt)")
     demo.add_argument("--descriptor", help="style words of the caption and prompts (default: the demo's, see "

@@ -57,6 +57,15 @@ class SampleConfig:
     # adapter the adapter's ("An emoji in [V] style" with the adapter on); not used with a subject adapter.
     style_only_scale: float = 0.0
     style_only_from: float = setting(0.0, at_least=0, at_most=1)  # share of the decoding steps before it starts
+    # Corrector passes after decoding (sampling/maskgit.py): each re-masks refine_share of the tokens
+    # and redraws them from the rest, under the same guidance as the last step.
+    refine_passes: int = setting(0, at_least=0)
+    refine_share: float = setting(0.25, above=0, at_most=1)
+
+    @property
+    def forward_passes(self) -> int:
+        """Transformer forwards per batch of images: the decoding steps and the corrector passes."""
+        return self.steps + self.refine_passes
 
 
 def sampler_settings(base: BaseModel, toml_path=None, overrides: dict | None = None, *,
@@ -172,7 +181,7 @@ class StyleDropPipeline:
 
     def decode_with(self, logits_fn: LogitsFn, seeds: list[int], config: SampleConfig, progress=None) -> torch.Tensor:
         """MaskGIT-decode one image per seed under a guidance rule: (B, h, w), image i from a generator
-        seeded seeds[i]; `progress` (a bar from styledrop.progress) advances once per decoding step."""
+        seeded seeds[i]; `progress` (a bar from styledrop.progress) advances once per transformer forward."""
         # On the base's device: a CPU generator would pull every step's (B, N, V) probabilities back to the
         # CPU to draw from them (1.6 s per image for an aMUSEd-256-sized model on an H200). Images differ
         # between devices anyway (bf16 on CUDA); on one device a seed still gives one image.
@@ -181,7 +190,8 @@ class StyleDropPipeline:
         tokens = decode(
             logits_fn, batch_size=len(seeds), seq_len=height * width, mask_id=self.base.mask_id, steps=config.steps,
             generator=generators, temperature=config.temperature, schedule=config.schedule, device=self.base.device,
-            token_temperature=config.token_temperature,
+            token_temperature=config.token_temperature, refine_passes=config.refine_passes,
+            refine_share=config.refine_share,
             on_step=(lambda *_: progress.update(1)) if progress is not None else None,
         )
         return tokens.view(len(seeds), height, width)
@@ -198,7 +208,7 @@ class StyleDropPipeline:
         jobs = [(p, config.seed + i) for i, p in enumerate(p for p in prompts for _ in range(config.num_images))]
         chunks = [jobs[i : i + config.batch_size] for i in range(0, len(jobs), config.batch_size)]
         results: list[Generated] = []
-        total = len(chunks) * config.steps
+        total = len(chunks) * config.forward_passes
         with progress_bar(total=total, desc="sampling", unit="step", disable=not show_progress) as bar:
             for chunk in chunks:
                 tokens = self.sample_tokens([p for p, _ in chunk], [s for _, s in chunk], config, bar)

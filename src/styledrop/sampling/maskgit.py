@@ -15,6 +15,13 @@ The choice temperature anneals linearly from `temperature` to 0 (StyleDrop: 36 s
 `token_temperature` divides the logits before each draw (1.0, the default, is aMUSEd's
 plain softmax); below 1 a small model draws fewer stray tokens.
 
+After the K steps, `refine_passes` corrector passes may follow (Lezama et al. 2022, "Discrete
+Predictor-Corrector Diffusion Models for Image Synthesis": the corrector re-masks and redraws known
+tokens, which plain MaskGIT never revisits). Each pass re-masks a share `refine_share` of the
+positions, predicts them from all the others and redraws them; the passes walk one random
+permutation of the positions per row, so that ceil(1 / refine_share) passes revisit every token
+once. A token drawn early, from little context, is redrawn from nearly all of it.
+
 Random numbers come from the caller's `torch.Generator`, drawn in the same order as diffusers'
 `AmusedScheduler.step` (one multinomial draw over all B*N positions, then one uniform tensor of
 shape (B, N) for the Gumbel noise), so that with the same logits and seed both produce the same
@@ -98,6 +105,42 @@ def decode_step(
     return torch.where(confidence < cutoff, mask_id, sampled)
 
 
+def refine_order(generator: Generators, batch_size: int, seq_len: int, device: torch.device) -> torch.Tensor:
+    """One random permutation of the positions per row, (B, N), drawn after the decoding steps' numbers."""
+    if not isinstance(generator, torch.Generator):  # one generator per row
+        return torch.cat([refine_order(g, 1, seq_len, device) for g in generator])
+    u = torch.zeros((batch_size, seq_len), device=generator.device).uniform_(0, 1, generator=generator)
+    return u.argsort(dim=-1).to(device)
+
+
+def refine(
+    logits_fn: LogitsFn,
+    tokens: torch.Tensor,
+    *,
+    passes: int,
+    share: float,
+    step: int,
+    mask_id: int,
+    generator: Generators,
+    token_temperature: float = 1.0,
+    on_pass: Callable[[torch.Tensor], None] | None = None,
+) -> torch.Tensor:
+    """Corrector passes over fully known tokens (B, N): re-mask a share of them, redraw it from the rest."""
+    batch_size, seq_len = tokens.shape
+    order = refine_order(generator, batch_size, seq_len, tokens.device)  # (B, N)
+    group = max(1, min(seq_len, round(seq_len * share)))
+    for index in range(passes):
+        start = (index * group) % seq_len
+        positions = order.roll(-start, dims=1)[:, :group]  # (B, group), wrapping round the permutation
+        masked = tokens.scatter(1, positions, mask_id)
+        logits = logits_fn(masked, step)  # (B, N, V)
+        probs = (logits / token_temperature if token_temperature != 1.0 else logits).softmax(dim=-1)
+        tokens = torch.where(masked == mask_id, sample_tokens(probs, generator), tokens)
+        if on_pass is not None:
+            on_pass(tokens)
+    return tokens
+
+
 def decode(
     logits_fn: LogitsFn,
     *,
@@ -112,8 +155,11 @@ def decode(
     device: torch.device | str = "cpu",
     initial: torch.Tensor | None = None,
     on_step: Callable[[int, torch.Tensor], None] | None = None,
+    refine_passes: int = 0,
+    refine_share: float = 0.25,
 ) -> torch.Tensor:
-    """Decode token ids (B, N) from all-[MASK] (or from `initial`, whose known tokens stay)."""
+    """Decode token ids (B, N) from all-[MASK] (or from `initial`, whose known tokens stay), then run
+    `refine_passes` corrector passes (module docstring); `on_step` sees each step and each pass."""
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     if initial is None:
@@ -130,4 +176,12 @@ def decode(
         )
         if on_step is not None:
             on_step(step, tokens)
+    if refine_passes:
+        known = None if initial is None else initial.to(device=device) != mask_id  # given tokens stay given
+        refined = refine(
+            logits_fn, tokens, passes=refine_passes, share=refine_share, step=steps - 1, mask_id=mask_id,
+            generator=generator, token_temperature=token_temperature,
+            on_pass=(lambda t: on_step(steps - 1, t)) if on_step is not None else None,
+        )
+        tokens = refined if known is None else torch.where(known, tokens, refined)
     return tokens
