@@ -88,7 +88,8 @@ def main() -> None:
                                                               "style_only_from", "refine_passes", "refine_share"},
                                                    "--sample")
     for key in ("steps", "num_images", "refine_passes"):
-        sample_overrides[key] = int(sample_overrides[key])
+        if key in sample_overrides:
+            sample_overrides[key] = int(sample_overrides[key])
     contents = EVAL_CONTENTS if args.contents == "new" else DEMO_CONTENTS
     base, scorers = load_base(args.base), Scorers.load()
     scales = args.style_scales or [SAMPLE["style_scale"]]

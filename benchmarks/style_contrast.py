@@ -22,8 +22,14 @@ that the two concepts are weighed separately:
 
     l = c + w_k * (l(content alone) - l("")) + W * (l(style alone) - l(""))
 
+`--term to-style-only` and `--term to-empty` hand the drawing over instead: l = c + w_k * (l(x) - c)
+with x the style alone or nothing (""), so that at w 1 the late steps fill in the last tokens from
+the drawing so far with the content no longer named, rather than from where the prompt's memorised
+drawings put each token (the stray tokens of held-out pairs are such a mosaic of memorised
+drawings).
+
 Schedules: "const" (w at every step), "decay" (w * (1 - k / K)), "late" (w from the first third
-on, once the layout is set). Prints style accuracy and content top-1 / top-5 (bundled scorers) per
+on, once the layout is set), "half" and "end" (from half and two thirds of the steps on). Prints style accuracy and content top-1 / top-5 (bundled scorers) per
 setting on one half of the held-out pairs (`--half even`, the half `base_quality.py --sweep`
 tunes on), next to the unguided sampler in the same run.
 
@@ -60,6 +66,8 @@ SCHEDULES = {
     "const": lambda k: 1.0,
     "decay": lambda k: 1.0 - k,
     "late": lambda k: float(k >= 1 / 3),
+    "half": lambda k: float(k >= 1 / 2),
+    "end": lambda k: float(k >= 2 / 3),
 }
 
 
@@ -83,7 +91,18 @@ def content_only_term(chunk) -> tuple[list[str], Term]:
     return [f"A {r.caption}" for r in chunk] + [""] * len(chunk), lambda asked, out: out[0] - out[1]
 
 
-TERMS = {"contrast": contrast_term, "style-only": style_only_term, "content-only": content_only_term}
+def to_style_only_term(chunk) -> tuple[list[str], Term]:
+    """Row: the style alone; term: it minus the asked logits (w 1: the style alone instead of the prompt)."""
+    return [style_only_prompt(STYLE_WORDS[r.style]) for r in chunk], lambda asked, out: out[0] - asked
+
+
+def to_empty_term(chunk) -> tuple[list[str], Term]:
+    """Row: nothing (""); term: it minus the asked logits (w 1: the unconditional model instead of the prompt)."""
+    return [""] * len(chunk), lambda asked, out: out[0] - asked
+
+
+TERMS = {"contrast": contrast_term, "style-only": style_only_term, "content-only": content_only_term,
+         "to-style-only": to_style_only_term, "to-empty": to_empty_term}
 
 
 def draw(pipe: StyleDropPipeline, pairs, scale: float, schedule: str, config, per_pair: int,
@@ -121,7 +140,8 @@ def main() -> None:
                         help="SCALE:SCHEDULE, schedule one of " + ", ".join(SCHEDULES))
     parser.add_argument("--term", choices=list(TERMS), default="contrast",
                         help="contrast: away from the other styles; style-only: toward the style alone; "
-                             "content-only: toward the content alone")
+                             "content-only: toward the content alone; to-style-only, to-empty: hand the drawing "
+                             "over to the style alone or to nothing")
     parser.add_argument("--style-only-scale", type=float, default=0.0,
                         help="also add this much of the style-only term at every step (the sampler's style_only_scale)")
     parser.add_argument("--images-per-pair", type=int, default=2)
