@@ -105,14 +105,6 @@ def decode_step(
     return torch.where(confidence < cutoff, mask_id, sampled)
 
 
-def refine_order(generator: Generators, batch_size: int, seq_len: int, device: torch.device) -> torch.Tensor:
-    """One random permutation of the positions per row, (B, N), drawn after the decoding steps' numbers."""
-    if not isinstance(generator, torch.Generator):  # one generator per row
-        return torch.cat([refine_order(g, 1, seq_len, device) for g in generator])
-    u = torch.zeros((batch_size, seq_len), device=generator.device).uniform_(0, 1, generator=generator)
-    return u.argsort(dim=-1).to(device)
-
-
 def refine(
     logits_fn: LogitsFn,
     tokens: torch.Tensor,
@@ -123,16 +115,20 @@ def refine(
     mask_id: int,
     generator: Generators,
     token_temperature: float = 1.0,
+    given: torch.Tensor | None = None,
     on_pass: Callable[[torch.Tensor], None] | None = None,
 ) -> torch.Tensor:
-    """Corrector passes over fully known tokens (B, N): re-mask a share of them, redraw it from the rest."""
-    batch_size, seq_len = tokens.shape
-    order = refine_order(generator, batch_size, seq_len, tokens.device)  # (B, N)
+    """Corrector passes over fully known tokens (B, N): re-mask a share of them, redraw it from the rest;
+    positions where `given` (B, N) is True are never re-masked."""
+    order = gumbel(tokens.shape, generator, tokens.device).argsort(dim=-1)  # a random permutation per row
+    seq_len = tokens.shape[1]
     group = max(1, min(seq_len, round(seq_len * share)))
     for index in range(passes):
         start = (index * group) % seq_len
         positions = order.roll(-start, dims=1)[:, :group]  # (B, group), wrapping round the permutation
         masked = tokens.scatter(1, positions, mask_id)
+        if given is not None:
+            masked = torch.where(given, tokens, masked)
         logits = logits_fn(masked, step)  # (B, N, V)
         probs = (logits / token_temperature if token_temperature != 1.0 else logits).softmax(dim=-1)
         tokens = torch.where(masked == mask_id, sample_tokens(probs, generator), tokens)
@@ -177,11 +173,10 @@ def decode(
         if on_step is not None:
             on_step(step, tokens)
     if refine_passes:
-        known = None if initial is None else initial.to(device=device) != mask_id  # given tokens stay given
-        refined = refine(
+        tokens = refine(
             logits_fn, tokens, passes=refine_passes, share=refine_share, step=steps - 1, mask_id=mask_id,
             generator=generator, token_temperature=token_temperature,
+            given=None if initial is None else initial.to(device=device) != mask_id,
             on_pass=(lambda t: on_step(steps - 1, t)) if on_step is not None else None,
         )
-        tokens = refined if known is None else torch.where(known, tokens, refined)
     return tokens
