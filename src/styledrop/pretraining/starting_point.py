@@ -29,16 +29,23 @@ LEGACY_TABLE = "position.table"  # the table in an old checkpoint (last in the o
 TABLE = "position_embedding"  # the table in PositionalUVit2DModel (first in its parameter order)
 
 
+def missing(folder: Path) -> str:
+    """Where a folder that is not there was looked for: a recipe's relative paths are read from the current folder."""
+    return "" if folder.exists() else f" (no folder at {folder.absolute()}; relative paths start at the current folder)"
+
+
 def init_tokenizer(folder: Path) -> ImageTokenizer:
     if not (folder / "vqvae" / "config.json").is_file():
         raise StyleDropError(f"pretrain init {folder} is not a base folder with a tokenizer (no "
-                             "vqvae/config.json); give the folder of an emoji-world base, e.g. models/emoji-base")
+                             f"vqvae/config.json){missing(folder)}; give the folder of an emoji-world base, "
+                             "e.g. models/emoji-base")
     return load_tokenizer_folder(folder / "vqvae")
 
 
 def named_tokenizer(folder: Path) -> ImageTokenizer:
     if not (folder / "config.json").is_file():
-        raise StyleDropError(f"pretrain tokenizer {folder} is not a fitted tokenizer folder (no config.json); give "
+        raise StyleDropError(f"pretrain tokenizer {folder} is not a fitted tokenizer folder (no config.json)"
+                             f"{missing(folder)}; give "
                              "the vqvae folder of a pretrain work folder, e.g. runs/emoji-base-c2048/vqvae, "
                              "or a diffusers VQModel folder")
     return load_tokenizer_folder(folder)
