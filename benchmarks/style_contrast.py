@@ -29,8 +29,8 @@ drawings put each token (the stray tokens of held-out pairs are such a mosaic of
 drawings).
 
 Schedules: "const" (w at every step), "decay" (w * (1 - k / K)), "late" (w from the first third
-on, once the layout is set), "half" and "end" (from half and two thirds of the steps on). Prints style accuracy and content top-1 / top-5 (bundled scorers) per
-setting on one half of the held-out pairs (`--half even`, the half `base_quality.py --sweep`
+on, once the layout is set), "half" and "end" (from half and two thirds of the steps on). Prints
+style accuracy and content top-1 / top-5 (bundled scorers) per setting on one half of the held-out pairs (`--half even`, the half `base_quality.py --sweep`
 tunes on), next to the unguided sampler in the same run.
 
     .venv/bin/python benchmarks/style_contrast.py [--base models/emoji-base] [--half even]
