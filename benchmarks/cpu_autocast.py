@@ -7,11 +7,23 @@ so that drift in the machine's load falls on both. Prints wall and CPU seconds p
 is not compared (random data), only the time.
 
     .venv/bin/python benchmarks/cpu_autocast.py [--threads 1 2] [--batch 64] [--steps 6] [--rounds 2]
+
+`--long STEPS` asks what a long run sees instead: each step masks a new number M of tokens, and
+oneDNN builds and caches a bf16 kernel for every new shape of the loss head's matrix products.
+It trains STEPS steps with precision "bf16", once with the masked rows padded to a multiple of the
+row length (the loss's default) and once unpadded, each in a fresh process, and prints CPU
+seconds per step over the first and the last quarter of the steps and the peak resident memory.
+
+    .venv/bin/python benchmarks/cpu_autocast.py --long 400 [--threads 2] [--batch 64]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import resource
+import subprocess
+import sys
 import time
 
 import torch
@@ -25,8 +37,8 @@ from styledrop.training.precision import training_precision
 WARMUP = 2  # steps per timing left out: the first calls allocate and pick kernels
 
 
-def time_steps(threads: int, batch: int, steps: int, rounds: int) -> dict[str, tuple[float, float]]:
-    """Mean (wall, CPU) seconds per step of fp32 and bf16 autocast."""
+def random_step_inputs(threads: int, batch: int):
+    """The bundled base's fresh transformer, its optimizer, and a batch of random tokens and text."""
     torch.set_num_threads(threads)
     config = PretrainConfig()
     side = config.resolution // config.patch
@@ -39,6 +51,12 @@ def time_steps(threads: int, batch: int, steps: int, rounds: int) -> dict[str, t
     pooled = torch.randn(batch, width, generator=generator)
     micro = torch.tensor([config.resolution, config.resolution, 0, 0, AESTHETIC_SCORE],
                          dtype=torch.float32).expand(batch, -1)  # as pretraining conditions
+    return config, side, transformer, optimizer, generator, tokens, states, pooled, micro
+
+
+def time_steps(threads: int, batch: int, steps: int, rounds: int) -> dict[str, tuple[float, float]]:
+    """Mean (wall, CPU) seconds per step of fp32 and bf16 autocast."""
+    config, side, transformer, optimizer, generator, tokens, states, pooled, micro = random_step_inputs(threads, batch)
     spent = {"fp32": [], "bf16": [], "bf16-fp32-attention": []}
     for _ in range(rounds):
         for mode in spent:
@@ -58,13 +76,55 @@ def time_steps(threads: int, batch: int, steps: int, rounds: int) -> dict[str, t
     return {mode: (sum(w for w, _ in t) / len(t), sum(c for _, c in t) / len(t)) for mode, t in spent.items()}
 
 
+def long_arm(threads: int, batch: int, steps: int, pad_rows: bool) -> dict:
+    """One arm of `--long`, in this process: CPU seconds of each step, and the peak resident memory."""
+    config, side, transformer, optimizer, generator, tokens, states, pooled, micro = random_step_inputs(threads, batch)
+    spent = []
+    with training_precision(transformer, "bf16", "cpu") as autocast:
+        for _ in range(steps):
+            cpu = time.process_time()
+            inputs, masked = mask_tokens(tokens, config.codes, generator)
+            with autocast():
+                loss = masked_token_loss(transformer, inputs, masked, tokens, (side, side), states, pooled, micro,
+                                         pad_rows=pad_rows)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            spent.append(time.process_time() - cpu)
+    return {"cpu_seconds": spent, "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
+
+
+def print_long(threads: int, batch: int, steps: int) -> None:
+    quarter = max(1, steps // 4)
+    print("| masked rows | threads | batch | steps | CPU s per step, first quarter | last quarter | peak memory GB |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for pad in (True, False):  # each arm in a fresh process, so that neither inherits the other's kernels
+        command = [sys.executable, __file__, "--arm", "padded" if pad else "unpadded", "--long", str(steps),
+                   "--threads", str(threads), "--batch", str(batch)]
+        arm = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+        spent = arm["cpu_seconds"]
+        first, last = spent[WARMUP:quarter + WARMUP], spent[-quarter:]
+        print(f"| {'padded to a multiple of N' if pad else 'unpadded (a new M each step)'} | {threads} | {batch} "
+              f"| {steps} | {sum(first) / len(first):.3f} | {sum(last) / len(last):.3f} | "
+              f"{arm['peak_rss_gb']:.2f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--steps", type=int, default=6, help="timed steps per mode and round")
     parser.add_argument("--rounds", type=int, default=2, help="fp32 then bf16, this many times")
+    parser.add_argument("--long", type=int, metavar="STEPS", help="the padded and unpadded loss over this many steps")
+    parser.add_argument("--arm", choices=["padded", "unpadded"], help=argparse.SUPPRESS)  # one arm of --long
     args = parser.parse_args()
+    if args.arm:
+        print(json.dumps(long_arm(args.threads[0], args.batch, args.long, args.arm == "padded")))
+        return
+    if args.long:
+        for threads in args.threads:
+            print_long(threads, args.batch, args.long)
+        return
     print("| threads | batch | fp32 wall / CPU s per step | bf16 autocast wall / CPU s per step | bf16 / fp32 wall "
           "| bf16, attention in fp32 (precision 'bf16') wall / CPU s | its / fp32 wall |")
     print("|---:|---:|---:|---:|---:|---:|---:|")

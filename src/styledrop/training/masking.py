@@ -9,6 +9,8 @@ from torch import nn
 
 from ..sampling.schedules import Schedule, mask_ratio
 
+IGNORED = -100  # the label of a padding row, which the loss leaves out
+
 
 def mask_tokens(ids: torch.Tensor, mask_id: int, generator: torch.Generator,
                 schedule: Schedule = "cosine") -> tuple[torch.Tensor, torch.Tensor]:
@@ -26,16 +28,21 @@ def mask_tokens(ids: torch.Tensor, mask_id: int, generator: torch.Generator,
 
 
 def masked_token_loss(transformer, inputs: torch.Tensor, masked: torch.Tensor, target: torch.Tensor,
-                      grid: tuple[int, int], states: torch.Tensor, pooled: torch.Tensor, micro: torch.Tensor
-                      ) -> torch.Tensor:
+                      grid: tuple[int, int], states: torch.Tensor, pooled: torch.Tensor, micro: torch.Tensor,
+                      *, pad_rows: bool = True) -> torch.Tensor:
     """Cross-entropy of the transformer's predictions at the masked positions.
 
     inputs, target (B, N) ids and masked (B, N) bool from `mask_tokens`; states (B, L, D) and pooled
-    (B, D) the text rows; micro (B, 5) aMUSEd's micro-conditioning.
+    (B, D) the text rows; micro (B, 5) aMUSEd's micro-conditioning. `pad_rows=False` leaves the M
+    rows unpadded (the same loss; for the benchmark that measures the padding).
 
     UVit2DModel's last layer is a 1x1 convolution from features to code logits, so it is applied to
     the masked positions' features alone: the same loss, without the (B, V, h, w) logits of the
-    positions the loss does not read (7-10% of a pretraining step on this CPU).
+    positions the loss does not read (7-10% of a pretraining step on this CPU). The M masked rows
+    are padded to a multiple of the row length N with rows that the loss ignores, so the head's
+    matrix products see at most B shapes: under bf16 autocast on a CPU, oneDNN builds and caches a
+    kernel for every new shape, and a new M at every step cost a pretraining step 16-24% more CPU
+    time and a run 4 GB more memory (`benchmarks/cpu_autocast.py --long 400 --threads 2`).
     """
     head = getattr(getattr(transformer, "mlm_layer", None), "conv2", None)
     gather = isinstance(head, nn.Conv2d) and head.kernel_size == (1, 1)  # else another head: every logit
@@ -47,6 +54,9 @@ def masked_token_loss(transformer, inputs: torch.Tensor, masked: torch.Tensor, t
     finally:
         if gather:
             transformer.mlm_layer.conv2 = head
-    out = out.flatten(2).transpose(1, 2)[masked]  # (M, C) or (M, V)
-    logits = F.linear(out, head.weight.flatten(1), head.bias) if gather else out
-    return F.cross_entropy(logits.float(), target[masked])
+    out, labels = out.flatten(2).transpose(1, 2)[masked], target[masked]  # (M, C) or (M, V); (M,)
+    if gather:  # M rows rounded up to a multiple of N: see the docstring
+        pad = -len(labels) % masked.shape[1] if pad_rows else 0
+        out, labels = F.pad(out, (0, 0, 0, pad)), F.pad(labels, (0, pad), value=IGNORED)
+        out = F.linear(out, head.weight.flatten(1), head.bias)
+    return F.cross_entropy(out.float(), labels, ignore_index=IGNORED)
