@@ -37,40 +37,45 @@ from styledrop.training.precision import training_precision
 WARMUP = 2  # steps per timing left out: the first calls allocate and pick kernels
 
 
-def random_step_inputs(threads: int, batch: int):
-    """The bundled base's fresh transformer, its optimizer, and a batch of random tokens and text."""
-    torch.set_num_threads(threads)
-    config = PretrainConfig()
-    side = config.resolution // config.patch
-    transformer = build_transformer(config).train()
-    optimizer = torch.optim.AdamW(transformer.parameters(), lr=1e-4)
-    generator = torch.Generator().manual_seed(0)
-    tokens = torch.randint(config.codes, (batch, side * side), generator=generator)
-    width = MiniLMTextEncoder.hidden_size
-    states = torch.randn(batch, config.text_max_length, width, generator=generator)
-    pooled = torch.randn(batch, width, generator=generator)
-    micro = torch.tensor([config.resolution, config.resolution, 0, 0, AESTHETIC_SCORE],
-                         dtype=torch.float32).expand(batch, -1)  # as pretraining conditions
-    return config, side, transformer, optimizer, generator, tokens, states, pooled, micro
+class RandomStep:
+    """One pretraining step of the bundled base's fresh transformer on a batch of random tokens and text."""
+
+    def __init__(self, threads: int, batch: int):
+        torch.set_num_threads(threads)
+        self.config = config = PretrainConfig()
+        self.side = config.resolution // config.patch
+        self.transformer = build_transformer(config).train()
+        self.optimizer = torch.optim.AdamW(self.transformer.parameters(), lr=1e-4)
+        self.generator = torch.Generator().manual_seed(0)
+        self.tokens = torch.randint(config.codes, (batch, self.side ** 2), generator=self.generator)
+        width = MiniLMTextEncoder.hidden_size
+        self.states = torch.randn(batch, config.text_max_length, width, generator=self.generator)
+        self.pooled = torch.randn(batch, width, generator=self.generator)
+        self.micro = torch.tensor([config.resolution, config.resolution, 0, 0, AESTHETIC_SCORE],
+                                  dtype=torch.float32).expand(batch, -1)  # as pretraining conditions
+
+    def __call__(self, context, pad_rows: bool = True) -> None:
+        inputs, masked = mask_tokens(self.tokens, self.config.codes, self.generator)  # a new M each step
+        with context:
+            loss = masked_token_loss(self.transformer, inputs, masked, self.tokens, (self.side, self.side),
+                                     self.states, self.pooled, self.micro, pad_rows=pad_rows)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
 
 
 def time_steps(threads: int, batch: int, steps: int, rounds: int) -> dict[str, tuple[float, float]]:
     """Mean (wall, CPU) seconds per step of fp32 and bf16 autocast."""
-    config, side, transformer, optimizer, generator, tokens, states, pooled, micro = random_step_inputs(threads, batch)
+    step_once = RandomStep(threads, batch)
     spent = {"fp32": [], "bf16": [], "bf16-fp32-attention": []}
     for _ in range(rounds):
         for mode in spent:
             precision = "bf16" if mode == "bf16-fp32-attention" else "fp32"  # PretrainConfig.precision's setting
-            with training_precision(transformer, precision, "cpu") as autocast:
-                context = torch.autocast("cpu", torch.bfloat16) if mode == "bf16" else autocast()
+            with training_precision(step_once.transformer, precision, "cpu") as autocast:
                 for step in range(WARMUP + steps):
+                    context = torch.autocast("cpu", torch.bfloat16) if mode == "bf16" else autocast()
                     wall, cpu = time.perf_counter(), time.process_time()
-                    inputs, masked = mask_tokens(tokens, config.codes, generator)
-                    with context:
-                        loss = masked_token_loss(transformer, inputs, masked, tokens, (side, side), states, pooled, micro)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
+                    step_once(context)
                     if step >= WARMUP:
                         spent[mode].append((time.perf_counter() - wall, time.process_time() - cpu))
     return {mode: (sum(w for w, _ in t) / len(t), sum(c for _, c in t) / len(t)) for mode, t in spent.items()}
@@ -78,18 +83,11 @@ def time_steps(threads: int, batch: int, steps: int, rounds: int) -> dict[str, t
 
 def long_arm(threads: int, batch: int, steps: int, pad_rows: bool) -> dict:
     """One arm of `--long`, in this process: CPU seconds of each step, and the peak resident memory."""
-    config, side, transformer, optimizer, generator, tokens, states, pooled, micro = random_step_inputs(threads, batch)
-    spent = []
-    with training_precision(transformer, "bf16", "cpu") as autocast:
+    step_once, spent = RandomStep(threads, batch), []
+    with training_precision(step_once.transformer, "bf16", "cpu") as autocast:
         for _ in range(steps):
             cpu = time.process_time()
-            inputs, masked = mask_tokens(tokens, config.codes, generator)
-            with autocast():
-                loss = masked_token_loss(transformer, inputs, masked, tokens, (side, side), states, pooled, micro,
-                                         pad_rows=pad_rows)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            step_once(autocast(), pad_rows)
             spent.append(time.process_time() - cpu)
     return {"cpu_seconds": spent, "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
 

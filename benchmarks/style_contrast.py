@@ -30,8 +30,9 @@ drawings).
 
 Schedules: "const" (w at every step), "decay" (w * (1 - k / K)), "late" (w from the first third
 on, once the layout is set), "half" and "end" (from half and two thirds of the steps on). Prints
-style accuracy and content top-1 / top-5 (bundled scorers) per setting on one half of the held-out pairs (`--half even`, the half `base_quality.py --sweep`
-tunes on), next to the unguided sampler in the same run.
+style accuracy and content top-1 / top-5 (bundled scorers) per setting on one half of the
+held-out pairs (`--half even`, the half `base_quality.py --sweep` tunes on), next to the unguided
+sampler in the same run.
 
     .venv/bin/python benchmarks/style_contrast.py [--base models/emoji-base] [--half even]
         [--settings 0:const 0.25:const 1:late 1:const] [--term contrast|style-only|content-only]
