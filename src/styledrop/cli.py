@@ -363,7 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .pretraining.pretrain import CONTENT_CHOICES
 
     pre.add_argument("--contents", choices=CONTENT_CHOICES,
-                     help="train the transformer on the 128 base contents (default) or the whole vocabulary")
+                     help="train the transformer on the 128 base contents (default), those and the few the demo and "
+                          "benchmarks draw besides (core), or the whole vocabulary (all)")
     from .world.variants import VARIANTS
 
     pre.add_argument("--variants", nargs="*", choices=sorted(VARIANTS), metavar="VARIANT",

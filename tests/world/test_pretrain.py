@@ -97,6 +97,23 @@ def test_base_contents_keep_only_listed_pretraining_images():
         transformer_records(records[3:], "base")
 
 
+def test_core_contents_add_what_the_demo_and_the_pool_draw_to_the_base_contents():
+    import json
+
+    from styledrop.demo import CONTENTS as DEMO_CONTENTS
+    from styledrop.feedback.pool import CONTENTS as POOL_CONTENTS
+
+    listed = json.loads(BASE_CONTENTS.read_text())
+    base, additions = set(listed["contents"]), listed["core_additions"]
+    assert additions and not base & set(additions)
+    assert set(DEMO_CONTENTS) | set(POOL_CONTENTS) <= base | set(additions)
+    records = [record("tree", "pretrain"), record("cow", "pretrain"), record("tree", "heldout_pair")]
+    assert transformer_records(records, "base") == records[1:2]
+    assert transformer_records(records, "core") == records[:2]
+    with pytest.raises(StyleDropError, match="core"):
+        transformer_records(records, "some")
+
+
 def test_unknown_style_variant_is_refused_with_the_known_ones(tmp_path, fake_packages):
     data = tmp_path / "emoji"
     build(data, fake_packages)

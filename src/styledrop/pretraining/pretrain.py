@@ -84,7 +84,9 @@ class PretrainConfig:
     pooled_text: str = "caption"
     batch_size: int = 32
     steps: int = 5000  # ~95 min on this 2-core CPU with both threads (models/emoji-base/README.md)
-    contents: str = "base"  # "base": the contents of base_contents.json; "all": the whole vocabulary
+    # "base": the 128 contents of base_contents.json; "core": those and the few that the demo, the feedback pool
+    # and the one-image benchmark draw besides (the file's core_additions); "all": the whole vocabulary
+    contents: str = "base"
     mirror: bool = False  # also train on mirror images (twice the data, half the epochs)
     # Procedural style variants of the transformer's images (styledrop.world.variants), and the share
     # of each batch drawn from them; the rest comes from the real sets.
@@ -131,7 +133,7 @@ def style_only_caption(record: ManifestRecord, variant: str | None = None) -> st
 
 BASE_CONTENTS = Path(__file__).with_name("base_contents.json")
 CHECKPOINT = "transformer.ckpt.safetensors"
-CONTENT_CHOICES = ("base", "all")
+CONTENT_CHOICES = ("base", "core", "all")
 
 
 def transformer_records(records: list[ManifestRecord], contents: str) -> list[ManifestRecord]:
@@ -139,8 +141,9 @@ def transformer_records(records: list[ManifestRecord], contents: str) -> list[Ma
     if contents not in CONTENT_CHOICES:
         raise StyleDropError(f"pretrain contents {contents!r} is not one of {', '.join(CONTENT_CHOICES)}")
     chosen = [r for r in records if r.split == "pretrain"]
-    if contents == "base":
-        wanted = set(json.loads(BASE_CONTENTS.read_text())["contents"])
+    if contents != "all":
+        listed = json.loads(BASE_CONTENTS.read_text())
+        wanted = set(listed["contents"]) | set(listed["core_additions"] if contents == "core" else ())
         chosen = [r for r in chosen if r.caption in wanted]
     if not chosen:
         raise StyleDropError(f"no pretraining images for contents={contents!r}; pass contents='all' for this dataset")
