@@ -102,11 +102,14 @@ def test_core_contents_add_what_the_demo_and_the_pool_draw_to_the_base_contents(
 
     from styledrop.demo import CONTENTS as DEMO_CONTENTS
     from styledrop.feedback.pool import CONTENTS as POOL_CONTENTS
+    from styledrop.world.vocabulary import load_vocabulary
 
     listed = json.loads(BASE_CONTENTS.read_text())
     base, additions = set(listed["contents"]), listed["core_additions"]
     assert additions and not base & set(additions)
-    assert set(DEMO_CONTENTS) | set(POOL_CONTENTS) <= base | set(additions)
+    caption_of = {name: c.caption for c in load_vocabulary() for name in (c.caption, *c.synonyms)}
+    assert {caption_of[name] for name in (*DEMO_CONTENTS, *POOL_CONTENTS)} <= base | set(additions)
+    assert set(additions) <= set(caption_of.values())  # each addition is a vocabulary caption
     records = [record("tree", "pretrain"), record("cow", "pretrain"), record("tree", "heldout_pair")]
     assert transformer_records(records, "base") == records[1:2]
     assert transformer_records(records, "core") == records[:2]

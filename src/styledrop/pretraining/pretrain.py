@@ -84,8 +84,8 @@ class PretrainConfig:
     pooled_text: str = "caption"
     batch_size: int = 32
     steps: int = 5000  # ~95 min on this 2-core CPU with both threads (models/emoji-base/README.md)
-    # "base": the 128 contents of base_contents.json; "core": those and the few that the demo, the feedback pool
-    # and the one-image benchmark draw besides (the file's core_additions); "all": the whole vocabulary
+    # "base": the 128 contents of base_contents.json; "core": those and the few that the demo and the one-image
+    # benchmark draw besides (the file's core_additions); "all": the whole vocabulary
     contents: str = "base"
     mirror: bool = False  # also train on mirror images (twice the data, half the epochs)
     # Procedural style variants of the transformer's images (styledrop.world.variants), and the share
